@@ -1,0 +1,5 @@
+DROP TABLE checkins;
+DROP TABLE guest_passes;
+DROP TABLE clients;
+DROP TABLE locations;
+DROP TABLE chains;

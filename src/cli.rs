@@ -1,0 +1,165 @@
+//! The command line: `serve`, `migrate`, `admin`, `prune`. Every option can
+//! also come from the environment variable named beside it.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::AuthLevels;
+use crate::config::{default_pool_size, normalize_base_path, Config};
+use crate::store::SqliteSync;
+
+#[derive(Debug, Parser)]
+#[command(name = "guestpass", version, about = "Guest Pass API server (EGYM MMS blueprint)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply the embedded database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Provision chains, locations and clients, and rotate their secrets.
+    Admin(AdminArgs),
+    /// Delete passes (and their check-ins) that ended more than DAYS days ago.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// A postgres:// or postgresql:// URL selects PostgreSQL; anything else is a SQLite file path.
+    #[arg(long, env = "DATABASE_URL", default_value = "guestpass.db", hide_env_values = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "GUESTPASS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Where the API lives.
+    #[arg(long, env = "GUESTPASS_BASE_PATH", default_value = "/members/v1.0")]
+    pub base_path: String,
+    /// Access levels every operation requires: any of client, chain, location, comma-separated.
+    #[arg(long, env = "GUESTPASS_AUTH_LEVELS", default_value = "chain")]
+    pub auth_levels: AuthLevels,
+    /// Longest allowed guest pass, validFrom to validUntil, in days.
+    #[arg(long, env = "GUESTPASS_MAX_PERIOD_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub max_period_days: u32,
+    /// Database connections (SQLite: readers; default 4. PostgreSQL: default 8).
+    #[arg(long, env = "GUESTPASS_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: Option<u32>,
+    /// How long a request waits for the database before it is answered 503.
+    #[arg(long, env = "GUESTPASS_POOL_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub pool_timeout_ms: u64,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "GUESTPASS_WORKERS", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub workers: Option<u32>,
+    /// How long a verified credential is trusted without a database lookup (0 = always look up).
+    /// A rotated secret keeps working at most this long.
+    #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = 5)]
+    pub credential_cache_secs: u64,
+    /// SQLite durability: full survives power loss, normal only a process crash.
+    #[arg(long, env = "GUESTPASS_SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
+    pub sqlite_synchronous: SqliteSync,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+    #[arg(long, env = "GUESTPASS_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+    /// Provision a demo chain, location and client with fixed, documented secrets and print a curl to try.
+    #[arg(long, env = "GUESTPASS_DEMO")]
+    pub demo: bool,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> Config {
+        let url = self.database.database_url.clone();
+        let mut config = Config::new(url.clone());
+        config.bind = self.bind.clone();
+        config.base_path = normalize_base_path(&self.base_path);
+        config.auth_levels = self.auth_levels;
+        config.max_period_days = self.max_period_days;
+        config.store.pool_size = self.pool_size.unwrap_or_else(|| default_pool_size(&url));
+        config.store.pool_timeout = Duration::from_millis(self.pool_timeout_ms);
+        config.store.sqlite_synchronous = self.sqlite_synchronous;
+        if let Some(workers) = self.workers {
+            config.workers = workers as usize;
+        }
+        config.credential_cache = Duration::from_secs(self.credential_cache_secs);
+        config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
+        config
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add a chain; prints its secret.
+    AddChain {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Use this secret instead of a generated one (at least 16 visible ASCII characters).
+        #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+    /// Add a location to a chain; prints its secret.
+    AddLocation {
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+    /// Add a client (partner-level credential); prints its secret.
+    AddClient {
+        #[arg(long)]
+        id: String,
+        #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+    /// Replace the secret of a chain, location or client; prints the new one.
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["chain", "location", "client"])))]
+    RotateSecret {
+        #[arg(long)]
+        chain: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Delete passes whose validUntil is more than this many days in the past.
+    #[arg(long, value_parser = clap::value_parser!(u32))]
+    pub expired_before: u32,
+    /// Only count what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Passes deleted per transaction.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub batch_size: i64,
+}

@@ -1,0 +1,13 @@
+//! guestpass: the Guest Pass API of EGYM's MMS blueprint, on SQLite or PostgreSQL.
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod json_body;
+pub mod routes;
+pub mod secret;
+pub mod store;

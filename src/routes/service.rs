@@ -1,0 +1,36 @@
+//! Outside the base path, no authentication: `/health` and `/openapi.yaml`.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::read;
+
+/// The contract, as shipped in `spec/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../spec/openapi.yaml");
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    match read!(&state.store, |conn, q| q::ping(conn)) {
+        Ok(()) => Ok(HttpResponse::Ok().json(Health {
+            status: "UP",
+            database: "UP",
+        })),
+        Err(e) => {
+            log::warn!("health check: database does not answer: {e}");
+            Err(ApiError::DatabaseDown)
+        }
+    }
+}
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(OPENAPI_YAML)
+}

@@ -1,0 +1,10 @@
+//! The queries compiled for PostgreSQL.
+
+pub type Conn = diesel::pg::PgConnection;
+#[allow(dead_code)]
+type Db = diesel::pg::Pg;
+
+/// The exclusion constraint `guest_passes_no_overlap` decides, in one statement.
+pub const CHECK_OVERLAP_FIRST: bool = false;
+
+include!("queries.rs");

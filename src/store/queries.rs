@@ -1,0 +1,346 @@
+// Query functions shared by both backends. This file is `include!`d by
+// `sqlite.rs` and `postgres.rs`, each of which defines `Conn` and `Db` first,
+// so every query is written once and compiled for each concrete connection
+// (no generic trait bounds, no dynamic dispatch, statement caching intact).
+
+use diesel::dsl::{count_star, exists};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::domain::GuestPassStatus;
+use crate::store::models::{
+    CheckinRow, CredentialRow, GuestPassRow, LocationRow, PrincipalKind, Scope, SearchFilter,
+};
+use crate::store::schema::{chains, checkins, clients, guest_passes, locations};
+use crate::store::CreateOutcome;
+
+type PassQuery<'a> = guest_passes::BoxedQuery<'a, Db>;
+
+pub fn ping(conn: &mut Conn) -> QueryResult<()> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_credential(
+    conn: &mut Conn,
+    kind: PrincipalKind,
+    id: &str,
+) -> QueryResult<Option<CredentialRow>> {
+    let row = match kind {
+        PrincipalKind::Client => clients::table
+            .find(id)
+            .select((clients::id, clients::secret_salt, clients::secret_hash))
+            .first::<(String, String, String)>(conn)
+            .optional()?
+            .map(|(id, salt, hash)| (id, None, salt, hash)),
+        PrincipalKind::Chain => chains::table
+            .find(id)
+            .select((chains::id, chains::secret_salt, chains::secret_hash))
+            .first::<(String, String, String)>(conn)
+            .optional()?
+            .map(|(id, salt, hash)| (id, None, salt, hash)),
+        PrincipalKind::Location => locations::table
+            .find(id)
+            .select((
+                locations::id,
+                locations::chain_id,
+                locations::secret_salt,
+                locations::secret_hash,
+            ))
+            .first::<(String, String, String, String)>(conn)
+            .optional()?
+            .map(|(id, chain, salt, hash)| (id, Some(chain), salt, hash)),
+    };
+    Ok(row.map(|(id, chain_id, secret_salt, secret_hash)| CredentialRow {
+        id,
+        chain_id,
+        secret_salt,
+        secret_hash,
+    }))
+}
+
+pub fn client_credentials(conn: &mut Conn) -> QueryResult<Vec<CredentialRow>> {
+    let rows = clients::table
+        .select((clients::id, clients::secret_salt, clients::secret_hash))
+        .order(clients::id)
+        .load::<(String, String, String)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, secret_salt, secret_hash)| CredentialRow {
+            id,
+            chain_id: None,
+            secret_salt,
+            secret_hash,
+        })
+        .collect())
+}
+
+pub fn find_location(conn: &mut Conn, id: &str) -> QueryResult<Option<LocationRow>> {
+    locations::table
+        .find(id)
+        .select((locations::id, locations::chain_id))
+        .first::<(String, String)>(conn)
+        .optional()
+        .map(|row| row.map(|(id, chain_id)| LocationRow { id, chain_id }))
+}
+
+fn overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
+    diesel::select(exists(
+        guest_passes::table
+            .filter(guest_passes::location_id.eq(&row.location_id))
+            .filter(guest_passes::email_key.eq(&row.email_key))
+            .filter(guest_passes::cancelled_at.is_null())
+            .filter(guest_passes::valid_from.lt(row.valid_until))
+            .filter(guest_passes::valid_until.gt(row.valid_from)),
+    ))
+    .get_result(conn)
+}
+
+/// Inserts a pass unless a live one overlaps it. `check_first` runs the
+/// overlap query before the insert (SQLite, where the single writer makes
+/// check-then-insert atomic); PostgreSQL relies on its exclusion constraint
+/// alone, so the create is one statement and one round trip.
+pub fn insert_pass(
+    conn: &mut Conn,
+    mut row: GuestPassRow,
+    check_first: bool,
+) -> QueryResult<CreateOutcome> {
+    if check_first && overlapping(conn, &row)? {
+        return Ok(CreateOutcome::AlreadyCreated);
+    }
+    // A clash of check-in codes is one in ~10^14; a few fresh draws settle it.
+    for _ in 0..4 {
+        match diesel::insert_into(guest_passes::table).values(&row).execute(conn) {
+            Ok(_) => return Ok(CreateOutcome::Created(row)),
+            Err(DieselError::DatabaseError(kind, info)) => {
+                let constraint = info.constraint_name().unwrap_or_default();
+                let message = info.message();
+                if constraint == "guest_passes_no_overlap" {
+                    return Ok(CreateOutcome::AlreadyCreated);
+                }
+                let code_clash = matches!(kind, DatabaseErrorKind::UniqueViolation)
+                    && (constraint.contains("checkin_code") || message.contains("checkin_code"));
+                if !code_clash {
+                    return Err(DieselError::DatabaseError(kind, info));
+                }
+                row.checkin_code = crate::domain::CheckinCode::generate().as_str().to_owned();
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(DieselError::RollbackTransaction)
+}
+
+fn scoped<'a>(query: PassQuery<'a>, scope: &'a Scope) -> PassQuery<'a> {
+    match scope {
+        Scope::Deployment => query,
+        Scope::Chain(chain) => query.filter(guest_passes::chain_id.eq(chain)),
+        Scope::Location(location) => query.filter(guest_passes::location_id.eq(location)),
+    }
+}
+
+pub fn find_pass(conn: &mut Conn, id: &str, scope: &Scope) -> QueryResult<Option<GuestPassRow>> {
+    scoped(guest_passes::table.into_boxed(), scope)
+        .filter(guest_passes::id.eq(id))
+        .select(GuestPassRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_pass_by_code(
+    conn: &mut Conn,
+    code: &str,
+    scope: &Scope,
+) -> QueryResult<Option<GuestPassRow>> {
+    scoped(guest_passes::table.into_boxed(), scope)
+        .filter(guest_passes::checkin_code.eq(code))
+        .select(GuestPassRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: i64) -> PassQuery<'a> {
+    use crate::store::schema::guest_passes::dsl::*;
+    let mut query = scoped(guest_passes.into_boxed(), scope);
+    if let Some(location) = &filter.location_id {
+        query = query.filter(location_id.eq(location));
+    }
+    if let Some(key) = &filter.email_key {
+        query = query.filter(email_key.eq(key));
+    }
+    if let Some(code) = &filter.checkin_code {
+        query = query.filter(checkin_code.eq(code));
+    }
+    // The same rules as GuestPassStatus::at, as SQL, so filtering agrees with
+    // the status a read computes.
+    query = match filter.status {
+        None => query,
+        Some(GuestPassStatus::Cancelled) => query.filter(cancelled_at.is_not_null()),
+        Some(GuestPassStatus::Expired) => query
+            .filter(cancelled_at.is_null())
+            .filter(valid_until.le(now)),
+        Some(GuestPassStatus::Upcoming) => query
+            .filter(cancelled_at.is_null())
+            .filter(valid_from.gt(now)),
+        Some(GuestPassStatus::Active) => query
+            .filter(cancelled_at.is_null())
+            .filter(valid_from.le(now))
+            .filter(valid_until.gt(now)),
+    };
+    if let Some(at) = filter.valid_at {
+        query = query
+            .filter(cancelled_at.is_null())
+            .filter(valid_from.le(at))
+            .filter(valid_until.gt(at));
+    }
+    query
+}
+
+pub fn search(
+    conn: &mut Conn,
+    scope: &Scope,
+    filter: &SearchFilter,
+    now: i64,
+) -> QueryResult<(Vec<GuestPassRow>, i64)> {
+    let total = filtered(scope, filter, now)
+        .select(count_star())
+        .first::<i64>(conn)?;
+    if total <= filter.offset {
+        return Ok((Vec::new(), total));
+    }
+    let rows = filtered(scope, filter, now)
+        .order((guest_passes::created_at.desc(), guest_passes::id.asc()))
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .select(GuestPassRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Cancels a pass in scope; `None` when there is no such pass. A pass already
+/// cancelled keeps its first `cancelledAt` and `cancelled_by`.
+pub fn cancel_pass(
+    conn: &mut Conn,
+    id: &str,
+    scope: &Scope,
+    now: i64,
+    user: Option<&str>,
+) -> QueryResult<Option<()>> {
+    if find_pass(conn, id, scope)?.is_none() {
+        return Ok(None);
+    }
+    diesel::update(
+        guest_passes::table
+            .filter(guest_passes::id.eq(id))
+            .filter(guest_passes::cancelled_at.is_null()),
+    )
+    .set((
+        guest_passes::cancelled_at.eq(now),
+        guest_passes::cancelled_by.eq(user),
+    ))
+    .execute(conn)?;
+    Ok(Some(()))
+}
+
+pub fn insert_checkin(conn: &mut Conn, row: &CheckinRow) -> QueryResult<()> {
+    diesel::insert_into(checkins::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn list_checkins(conn: &mut Conn, guest_pass_id: &str) -> QueryResult<Vec<CheckinRow>> {
+    checkins::table
+        .filter(checkins::guest_pass_id.eq(guest_pass_id))
+        .order((checkins::checked_in_at.asc(), checkins::id.asc()))
+        .select(CheckinRow::as_select())
+        .load(conn)
+}
+
+/// Deletes up to `batch` passes (and their check-ins) whose period ended
+/// before `before`; returns how many. Check-ins go first so the delete does
+/// not depend on foreign-key cascades being enabled.
+pub fn prune_batch(conn: &mut Conn, before: i64, batch: i64) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let ids: Vec<String> = guest_passes::table
+            .filter(guest_passes::valid_until.lt(before))
+            .select(guest_passes::id)
+            .order(guest_passes::valid_until.asc())
+            .limit(batch)
+            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        diesel::delete(checkins::table.filter(checkins::guest_pass_id.eq_any(&ids)))
+            .execute(conn)?;
+        diesel::delete(guest_passes::table.filter(guest_passes::id.eq_any(&ids))).execute(conn)
+    })
+}
+
+pub fn count_prunable(conn: &mut Conn, before: i64) -> QueryResult<i64> {
+    guest_passes::table
+        .filter(guest_passes::valid_until.lt(before))
+        .select(count_star())
+        .first(conn)
+}
+
+pub fn insert_principal(
+    conn: &mut Conn,
+    kind: PrincipalKind,
+    principal: &crate::store::NewPrincipal,
+) -> QueryResult<()> {
+    let p = principal;
+    match kind {
+        PrincipalKind::Client => diesel::insert_into(clients::table)
+            .values((
+                clients::id.eq(&p.id),
+                clients::secret_salt.eq(&p.secret_salt),
+                clients::secret_hash.eq(&p.secret_hash),
+                clients::created_at.eq(p.created_at),
+            ))
+            .execute(conn),
+        PrincipalKind::Chain => diesel::insert_into(chains::table)
+            .values((
+                chains::id.eq(&p.id),
+                chains::name.eq(&p.name),
+                chains::secret_salt.eq(&p.secret_salt),
+                chains::secret_hash.eq(&p.secret_hash),
+                chains::created_at.eq(p.created_at),
+            ))
+            .execute(conn),
+        PrincipalKind::Location => diesel::insert_into(locations::table)
+            .values((
+                locations::id.eq(&p.id),
+                locations::chain_id.eq(p.chain_id.as_deref().unwrap_or_default()),
+                locations::name.eq(&p.name),
+                locations::secret_salt.eq(&p.secret_salt),
+                locations::secret_hash.eq(&p.secret_hash),
+                locations::created_at.eq(p.created_at),
+            ))
+            .execute(conn),
+    }
+    .map(|_| ())
+}
+
+/// Replaces a principal's secret; `false` when there is no such principal.
+pub fn set_secret(
+    conn: &mut Conn,
+    kind: PrincipalKind,
+    id: &str,
+    salt: &str,
+    hash: &str,
+) -> QueryResult<bool> {
+    let changed = match kind {
+        PrincipalKind::Client => diesel::update(clients::table.find(id))
+            .set((clients::secret_salt.eq(salt), clients::secret_hash.eq(hash)))
+            .execute(conn)?,
+        PrincipalKind::Chain => diesel::update(chains::table.find(id))
+            .set((chains::secret_salt.eq(salt), chains::secret_hash.eq(hash)))
+            .execute(conn)?,
+        PrincipalKind::Location => diesel::update(locations::table.find(id))
+            .set((locations::secret_salt.eq(salt), locations::secret_hash.eq(hash)))
+            .execute(conn)?,
+    };
+    Ok(changed > 0)
+}

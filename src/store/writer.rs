@@ -1,0 +1,99 @@
+//! The SQLite single writer: one connection on one thread takes every write,
+//! and commits whatever is queued in one transaction (group commit). SQLite
+//! allows one writer at a time anyway; queuing here instead of in the busy
+//! handler turns lock contention into batching, and makes "check for an
+//! overlapping pass, then insert" atomic without retries.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread;
+use std::time::Duration;
+
+use diesel::{Connection, SqliteConnection};
+use tokio::sync::oneshot;
+
+use crate::error::ApiError;
+
+/// How many queued writes one transaction takes at most.
+const MAX_BATCH: usize = 256;
+/// Writes waiting beyond this many are refused with 503 instead of queueing forever.
+const QUEUE_DEPTH: usize = 4096;
+
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Reply + Send>;
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: SyncSender<Job>,
+    timeout: Duration,
+}
+
+impl Writer {
+    pub fn start(conn: SqliteConnection, timeout: Duration) -> Self {
+        let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
+        let spawned = thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, queue));
+        if let Err(e) = spawned {
+            // Without the thread every write answers 503 (the queue is closed).
+            log::error!("cannot start the SQLite writer thread: {e}");
+        }
+        Self { jobs, timeout }
+    }
+
+    /// Runs `work` inside the next group transaction, in a savepoint of its
+    /// own, and answers only once that transaction has committed: a client
+    /// never hears of a write that could still be rolled back.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, ApiError>>();
+        let job: Job = Box::new(move |conn| {
+            let result = conn.transaction(work);
+            Box::new(move |commit: Result<(), String>| {
+                let answer = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(ApiError::Unavailable(format!("commit failed: {e}"))),
+                };
+                let _ = tx.send(answer);
+            })
+        });
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => ApiError::Unavailable("the write queue is full".into()),
+            TrySendError::Disconnected(_) => ApiError::Unavailable("the writer has stopped".into()),
+        })?;
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(ApiError::Unavailable("the writer dropped the write".into())),
+            Err(_) => Err(ApiError::Unavailable("timed out waiting for the writer".into())),
+        }
+    }
+}
+
+fn run(mut conn: SqliteConnection, queue: Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
+    // Ends when every sender is gone, i.e. the server has shut down.
+    while let Ok(first) = queue.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = conn.immediate_transaction::<_, diesel::result::Error, _>(|conn| {
+            replies.extend(batch.drain(..).map(|job| job(conn)));
+            Ok(())
+        });
+        batch.clear();
+        let outcome = outcome.map_err(|e| e.to_string());
+        if let Err(e) = &outcome {
+            log::error!("SQLite group commit of {} writes failed: {e}", replies.len());
+        }
+        for reply in replies.drain(..) {
+            reply(outcome.clone());
+        }
+    }
+}
