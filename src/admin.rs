@@ -3,7 +3,9 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::auth::{AuthLevels, X_CHAIN_ID, X_CHAIN_SECRET, X_CLIENT_SECRET, X_LOCATION_ID, X_LOCATION_SECRET};
+use crate::auth::{
+    AuthLevels, X_CHAIN_ID, X_CHAIN_SECRET, X_CLIENT_SECRET, X_LOCATION_ID, X_LOCATION_SECRET,
+};
 use crate::domain::UtcTimestamp;
 use crate::error::ApiError;
 use crate::secret;
@@ -58,7 +60,9 @@ fn check_id(what: &str, id: &str) -> Result<(), AdminError> {
 fn chosen_secret(secret: Option<String>) -> Result<String, AdminError> {
     match secret {
         None => Ok(secret::generate()),
-        Some(s) if (16..=1024).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) => Ok(s),
+        Some(s) if (16..=1024).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(s)
+        }
         Some(_) => Err(AdminError::Invalid(
             "a secret must be 16 to 1024 visible ASCII characters".into(),
         )),
@@ -79,7 +83,13 @@ pub async fn add_principal(
     let secret = chosen_secret(secret)?;
     if let Some(chain) = &chain {
         let lookup = chain.clone();
-        if read!(store, |conn, q| q::find_credential(conn, PrincipalKind::Chain, &lookup))?.is_none() {
+        if read!(store, |conn, q| q::find_credential(
+            conn,
+            PrincipalKind::Chain,
+            &lookup
+        ))?
+        .is_none()
+        {
             return Err(AdminError::Missing {
                 kind: "chain",
                 id: chain.clone(),
@@ -95,13 +105,17 @@ pub async fn add_principal(
         secret_hash: hashed.hash,
         created_at: UtcTimestamp::now().epoch_seconds(),
     };
-    let inserted = write!(store, |conn, q| Ok::<_, ApiError>(q::insert_principal(conn, kind, &principal)))?;
+    let inserted = write!(store, |conn, q| Ok::<_, ApiError>(q::insert_principal(
+        conn, kind, &principal
+    )))?;
     match inserted {
         Ok(()) => Ok(secret),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(AdminError::Exists {
-            kind: kind_name(kind),
-            id: id.to_owned(),
-        }),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(AdminError::Exists {
+                kind: kind_name(kind),
+                id: id.to_owned(),
+            })
+        }
         Err(e) => Err(AdminError::Database(e.to_string())),
     }
 }
@@ -115,7 +129,13 @@ pub async fn rotate_secret(
     let secret = chosen_secret(secret)?;
     let hashed = secret::hash(&secret);
     let target = id.to_owned();
-    let changed = write!(store, |conn, q| q::set_secret(conn, kind, &target, &hashed.salt, &hashed.hash))?;
+    let changed = write!(store, |conn, q| q::set_secret(
+        conn,
+        kind,
+        &target,
+        &hashed.salt,
+        &hashed.hash
+    ))?;
     if changed {
         Ok(secret)
     } else {
@@ -130,12 +150,31 @@ pub async fn rotate_secret(
 pub async fn ensure_demo(store: &Store) -> Result<(), AdminError> {
     let demo = [
         (PrincipalKind::Chain, DEMO_CHAIN_ID, None, DEMO_CHAIN_SECRET),
-        (PrincipalKind::Location, DEMO_LOCATION_ID, Some(DEMO_CHAIN_ID), DEMO_LOCATION_SECRET),
-        (PrincipalKind::Client, DEMO_CLIENT_ID, None, DEMO_CLIENT_SECRET),
+        (
+            PrincipalKind::Location,
+            DEMO_LOCATION_ID,
+            Some(DEMO_CHAIN_ID),
+            DEMO_LOCATION_SECRET,
+        ),
+        (
+            PrincipalKind::Client,
+            DEMO_CLIENT_ID,
+            None,
+            DEMO_CLIENT_SECRET,
+        ),
     ];
     for (kind, id, chain, secret) in demo {
         let name = Some(format!("Demo {}", kind_name(kind)));
-        match add_principal(store, kind, id, name, chain.map(str::to_owned), Some(secret.to_owned())).await {
+        match add_principal(
+            store,
+            kind,
+            id,
+            name,
+            chain.map(str::to_owned),
+            Some(secret.to_owned()),
+        )
+        .await
+        {
             Ok(_) | Err(AdminError::Exists { .. }) => {}
             Err(e) => return Err(e),
         }

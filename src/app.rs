@@ -48,8 +48,8 @@ impl Application {
     }
 
     pub fn build_with_store(config: Config, store: Store) -> Result<Self, StartError> {
-        let listener =
-            TcpListener::bind(&config.bind).map_err(|e| StartError::Bind(config.bind.clone(), e))?;
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
         let port = listener
             .local_addr()
             .map_err(|e| StartError::Bind(config.bind.clone(), e))?
@@ -164,7 +164,9 @@ async fn observe(
         }
     };
     let mut response = response;
-    response.headers_mut().insert(X_REQUEST_ID, request_id.clone());
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID, request_id.clone());
     let status = response.status();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let id = id_text(&request_id);
@@ -174,7 +176,10 @@ async fn observe(
             .error()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        log::error!("{id} {method} {path} {} {elapsed_ms:.1}ms {detail}", status.as_u16());
+        log::error!(
+            "{id} {method} {path} {} {elapsed_ms:.1}ms {detail}",
+            status.as_u16()
+        );
     } else {
         log::info!("{id} {method} {path} {} {elapsed_ms:.1}ms", status.as_u16());
     }

@@ -62,10 +62,20 @@ impl FromStr for AuthLevels {
                 "client" => levels.client = true,
                 "chain" => levels.chain = true,
                 "location" => levels.location = true,
-                other => return Err(format!("unknown access level '{other}' (client, chain, location)")),
+                other => {
+                    return Err(format!(
+                        "unknown access level '{other}' (client, chain, location)"
+                    ))
+                }
             }
         }
-        if levels == (Self { client: false, chain: false, location: false }) {
+        if levels
+            == (Self {
+                client: false,
+                chain: false,
+                location: false,
+            })
+        {
             return Err("at least one access level is required (client, chain, location)".into());
         }
         Ok(levels)
@@ -169,7 +179,13 @@ impl Authenticator {
         let mut chain = None;
         if self.levels.chain {
             let row = self
-                .verify(req, PrincipalKind::Chain, AccessLevel::Chain, X_CHAIN_ID, X_CHAIN_SECRET)
+                .verify(
+                    req,
+                    PrincipalKind::Chain,
+                    AccessLevel::Chain,
+                    X_CHAIN_ID,
+                    X_CHAIN_SECRET,
+                )
                 .await?;
             scope = Scope::Chain(row.id.clone());
             chain = Some(row.id);
@@ -241,7 +257,9 @@ impl Authenticator {
                 let known = clients
                     .iter()
                     .any(|c| secret::verify(secret, &c.secret_salt, &c.secret_hash));
-                known.then_some(()).ok_or_else(|| unauthorized(level, X_CLIENT_SECRET))
+                known
+                    .then_some(())
+                    .ok_or_else(|| unauthorized(level, X_CLIENT_SECRET))
             }
             Header::Invalid => Err(unauthorized(level, X_CLIENT_ID)),
             Header::Value(id) => {
@@ -283,7 +301,9 @@ impl Authenticator {
             }
         }
         let lookup = key.1.clone();
-        let row = read!(&self.store, |conn, q| q::find_credential(conn, kind, &lookup))?;
+        let row = read!(&self.store, |conn, q| q::find_credential(
+            conn, kind, &lookup
+        ))?;
         if let (Some(row), false) = (&row, self.ttl.is_zero()) {
             if let Ok(mut cache) = self.cache.write() {
                 if cache.len() >= MAX_CACHED {
@@ -323,7 +343,10 @@ mod tests {
         let l: AuthLevels = "client, location".parse().unwrap();
         assert!(l.client && !l.chain && l.location);
         assert_eq!(l.to_string(), "client,location");
-        assert_eq!("chain".parse::<AuthLevels>().unwrap(), AuthLevels::default());
+        assert_eq!(
+            "chain".parse::<AuthLevels>().unwrap(),
+            AuthLevels::default()
+        );
         assert!("".parse::<AuthLevels>().is_err());
         assert!("chain,gym".parse::<AuthLevels>().is_err());
     }

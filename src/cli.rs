@@ -10,7 +10,11 @@ use crate::config::{default_pool_size, normalize_base_path, Config};
 use crate::store::SqliteSync;
 
 #[derive(Debug, Parser)]
-#[command(name = "guestpass", version, about = "Guest Pass API server (EGYM MMS blueprint)")]
+#[command(
+    name = "guestpass",
+    version,
+    about = "Guest Pass API server (EGYM MMS blueprint)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -31,7 +35,12 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// A postgres:// or postgresql:// URL selects PostgreSQL; anything else is a SQLite file path.
-    #[arg(long, env = "DATABASE_URL", default_value = "guestpass.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "guestpass.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
 }
 
@@ -67,7 +76,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = 5)]
     pub credential_cache_secs: u64,
     /// SQLite durability: full survives power loss, normal only a process crash.
-    #[arg(long, env = "GUESTPASS_SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
+    #[arg(
+        long,
+        env = "GUESTPASS_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
     pub sqlite_synchronous: SqliteSync,
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
     #[arg(long, env = "GUESTPASS_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]

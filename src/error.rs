@@ -114,11 +114,17 @@ impl ApiError {
     }
 
     pub fn guest_pass_not_found(id: &str) -> Self {
-        Self::not_found("guestPassId", format!("Guest pass '{}' is not found", clip(id)))
+        Self::not_found(
+            "guestPassId",
+            format!("Guest pass '{}' is not found", clip(id)),
+        )
     }
 
     pub fn location_not_found(id: &str) -> Self {
-        Self::not_found("locationId", format!("Location '{}' is not found", clip(id)))
+        Self::not_found(
+            "locationId",
+            format!("Location '{}' is not found", clip(id)),
+        )
     }
 }
 

@@ -30,7 +30,8 @@ pub async fn read_object(
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(FieldErrors::single("body", Reason::TooLarge));
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(MAX_BODY as u64) as usize);
+    let mut body =
+        web::BytesMut::with_capacity(declared.unwrap_or(1024).min(MAX_BODY as u64) as usize);
     while let Some(chunk) = payload.next().await {
         // A broken or truncated upload is a body we could not read.
         let chunk = chunk.map_err(|_| FieldErrors::single("body", Reason::WrongFormat))?;

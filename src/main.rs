@@ -19,7 +19,8 @@ async fn main() -> ExitCode {
     } else {
         "warn"
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level)).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+        .init();
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -35,7 +36,9 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Migrate(db) => migrate(&db.database_url).map_err(|e| e.to_string()),
         Command::Admin(args) => {
             let store = open_store(&args.database.database_url)?;
-            let secret = admin_command(&store, args.command).await.map_err(|e| e.to_string())?;
+            let secret = admin_command(&store, args.command)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{secret}");
             Ok(())
         }
@@ -44,8 +47,15 @@ async fn run(command: Command) -> Result<(), String> {
             let n = admin::prune(&store, args.expired_before, args.dry_run, args.batch_size)
                 .await
                 .map_err(|e| e.to_string())?;
-            let verb = if args.dry_run { "would delete" } else { "deleted" };
-            println!("{verb} {n} guest passes that ended more than {} days ago", args.expired_before);
+            let verb = if args.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
+            println!(
+                "{verb} {n} guest passes that ended more than {} days ago",
+                args.expired_before
+            );
             Ok(())
         }
     }
@@ -66,7 +76,17 @@ async fn admin_command(store: &Store, command: AdminCommand) -> Result<String, A
             id,
             name,
             secret,
-        } => admin::add_principal(store, PrincipalKind::Location, &id, name, Some(chain), secret).await,
+        } => {
+            admin::add_principal(
+                store,
+                PrincipalKind::Location,
+                &id,
+                name,
+                Some(chain),
+                secret,
+            )
+            .await
+        }
         AdminCommand::AddClient { id, secret } => {
             admin::add_principal(store, PrincipalKind::Client, &id, None, None, secret).await
         }
@@ -81,7 +101,11 @@ async fn admin_command(store: &Store, command: AdminCommand) -> Result<String, A
                 (_, Some(id), _) => (PrincipalKind::Location, id),
                 (_, _, Some(id)) => (PrincipalKind::Client, id),
                 // clap's required group guarantees one of the three.
-                _ => return Err(AdminError::Invalid("name --chain, --location or --client".into())),
+                _ => {
+                    return Err(AdminError::Invalid(
+                        "name --chain, --location or --client".into(),
+                    ))
+                }
             };
             admin::rotate_secret(store, kind, &id, secret).await
         }
@@ -112,5 +136,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         application.store().backend_name(),
         config.auth_levels
     );
-    application.run_until_stopped().await.map_err(|e| e.to_string())
+    application
+        .run_until_stopped()
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -48,8 +48,18 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_address() {
-        for bad in ["jane", "jane@", "@example.com", "jane doe@example.com", "jane@@x.com"] {
-            assert_eq!(Email::parse(Some(&json!(bad))), Err(Reason::WrongFormat), "{bad}");
+        for bad in [
+            "jane",
+            "jane@",
+            "@example.com",
+            "jane doe@example.com",
+            "jane@@x.com",
+        ] {
+            assert_eq!(
+                Email::parse(Some(&json!(bad))),
+                Err(Reason::WrongFormat),
+                "{bad}"
+            );
         }
     }
 

@@ -34,28 +34,36 @@ impl NewGuestPass {
             now,
             max_period_days,
         )
-        .map_err(|PeriodErrors { valid_from, valid_until }| {
-            if let Some(reason) = valid_from {
-                errors.add("validFrom", reason);
-            }
-            if let Some(reason) = valid_until {
-                errors.add("validUntil", reason);
-            }
-        })
+        .map_err(
+            |PeriodErrors {
+                 valid_from,
+                 valid_until,
+             }| {
+                if let Some(reason) = valid_from {
+                    errors.add("validFrom", reason);
+                }
+                if let Some(reason) = valid_until {
+                    errors.add("validUntil", reason);
+                }
+            },
+        )
         .ok();
         match (location_id, first_name, last_name, email, phone, period) {
-            (Some(location_id), Some(first_name), Some(last_name), Some(email), Some(phone), Some(period))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    location_id,
-                    first_name,
-                    last_name,
-                    email,
-                    phone,
-                    period,
-                })
-            }
+            (
+                Some(location_id),
+                Some(first_name),
+                Some(last_name),
+                Some(email),
+                Some(phone),
+                Some(period),
+            ) if errors.is_empty() => Ok(Self {
+                location_id,
+                first_name,
+                last_name,
+                email,
+                phone,
+                period,
+            }),
             _ => Err(errors),
         }
     }

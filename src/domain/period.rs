@@ -30,10 +30,12 @@ impl GuestPassPeriod {
         let (from, until) = match (from, until) {
             (Ok(from), Ok(until)) => (from, until),
             (from, until) => {
+                // validUntil's own rule needs no validFrom: report it too.
+                let until = until.and_then(|u| if u <= now { Err(Reason::InPast) } else { Ok(u) });
                 return Err(PeriodErrors {
                     valid_from: from.err(),
                     valid_until: until.err(),
-                })
+                });
             }
         };
         let mut errors = PeriodErrors::default();
@@ -113,6 +115,15 @@ mod tests {
         assert!(period("2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z").is_ok());
         let e = period("2026-12-01T00:00:00Z", "2026-12-31T00:00:01Z").unwrap_err();
         assert_eq!(e.valid_until, Some(Reason::PeriodTooLong));
+    }
+
+    #[test]
+    fn an_end_in_the_past_is_reported_even_when_the_start_is_malformed() {
+        let now = UtcTimestamp::parse(NOW).unwrap();
+        let past = json!("2026-11-01T00:00:00Z");
+        let e = GuestPassPeriod::parse(Some(&json!("x")), Some(&past), now, 30).unwrap_err();
+        assert_eq!(e.valid_from, Some(Reason::WrongFormat));
+        assert_eq!(e.valid_until, Some(Reason::InPast));
     }
 
     #[test]

@@ -50,16 +50,34 @@ mod tests {
     fn follows_the_contract_at_every_boundary() {
         let t = UtcTimestamp::from_epoch_seconds;
         let (from, until) = (t(100), t(200));
-        assert_eq!(GuestPassStatus::at(t(99), from, until, false), GuestPassStatus::Upcoming);
-        assert_eq!(GuestPassStatus::at(t(100), from, until, false), GuestPassStatus::Active);
-        assert_eq!(GuestPassStatus::at(t(199), from, until, false), GuestPassStatus::Active);
-        assert_eq!(GuestPassStatus::at(t(200), from, until, false), GuestPassStatus::Expired);
-        assert_eq!(GuestPassStatus::at(t(150), from, until, true), GuestPassStatus::Cancelled);
+        assert_eq!(
+            GuestPassStatus::at(t(99), from, until, false),
+            GuestPassStatus::Upcoming
+        );
+        assert_eq!(
+            GuestPassStatus::at(t(100), from, until, false),
+            GuestPassStatus::Active
+        );
+        assert_eq!(
+            GuestPassStatus::at(t(199), from, until, false),
+            GuestPassStatus::Active
+        );
+        assert_eq!(
+            GuestPassStatus::at(t(200), from, until, false),
+            GuestPassStatus::Expired
+        );
+        assert_eq!(
+            GuestPassStatus::at(t(150), from, until, true),
+            GuestPassStatus::Cancelled
+        );
     }
 
     #[test]
     fn parses_only_the_four_names() {
-        assert_eq!(GuestPassStatus::parse("ACTIVE"), Some(GuestPassStatus::Active));
+        assert_eq!(
+            GuestPassStatus::parse("ACTIVE"),
+            Some(GuestPassStatus::Active)
+        );
         assert_eq!(GuestPassStatus::parse("active"), None);
         assert_eq!(GuestPassStatus::parse(""), None);
     }

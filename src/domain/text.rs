@@ -53,17 +53,35 @@ mod tests {
     fn reasons_come_in_the_contract_order() {
         assert_eq!(PersonName::parse(None), Err(Reason::Missing));
         assert_eq!(PersonName::parse(Some(&json!(null))), Err(Reason::Missing));
-        assert_eq!(PersonName::parse(Some(&json!(42))), Err(Reason::WrongFormat));
-        assert_eq!(PersonName::parse(Some(&json!(["Jane"]))), Err(Reason::WrongFormat));
-        assert_eq!(PersonName::parse(Some(&json!(" \t "))), Err(Reason::Missing));
-        assert_eq!(PersonName::parse(Some(&json!("x".repeat(101)))), Err(Reason::TooLong));
+        assert_eq!(
+            PersonName::parse(Some(&json!(42))),
+            Err(Reason::WrongFormat)
+        );
+        assert_eq!(
+            PersonName::parse(Some(&json!(["Jane"]))),
+            Err(Reason::WrongFormat)
+        );
+        assert_eq!(
+            PersonName::parse(Some(&json!(" \t "))),
+            Err(Reason::Missing)
+        );
+        assert_eq!(
+            PersonName::parse(Some(&json!("x".repeat(101)))),
+            Err(Reason::TooLong)
+        );
     }
 
     #[test]
     fn keeps_the_value_trimmed_and_counts_characters_not_bytes() {
-        assert_eq!(PersonName::parse(Some(&json!("  Jane "))).unwrap().as_str(), "Jane");
+        assert_eq!(
+            PersonName::parse(Some(&json!("  Jane "))).unwrap().as_str(),
+            "Jane"
+        );
         assert!(PersonName::parse(Some(&json!("é".repeat(100)))).is_ok());
         assert!(LocationId::parse(Some(&json!("l".repeat(64)))).is_ok());
-        assert_eq!(LocationId::parse(Some(&json!("l".repeat(65)))), Err(Reason::TooLong));
+        assert_eq!(
+            LocationId::parse(Some(&json!("l".repeat(65)))),
+            Err(Reason::TooLong)
+        );
     }
 }

@@ -165,6 +165,9 @@ mod tests {
     #[test]
     fn serializes_as_the_strict_string() {
         let t = UtcTimestamp::from_epoch_seconds(0);
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"1970-01-01T00:00:00Z\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"1970-01-01T00:00:00Z\""
+        );
     }
 }

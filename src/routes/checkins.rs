@@ -40,7 +40,10 @@ pub async fn checkin(
     let caller = state.auth.authenticate(&req).await?;
     let body = json_body::read_object(&req, payload).await?;
     let mut errors = FieldErrors::default();
-    let code = errors.check("checkinCode", CheckinCodeText::parse(body.get("checkinCode")));
+    let code = errors.check(
+        "checkinCode",
+        CheckinCodeText::parse(body.get("checkinCode")),
+    );
     let location_id = errors.check("locationId", LocationId::parse(body.get("locationId")));
     let (Some(code), Some(location_id)) = (code, location_id) else {
         return Err(ApiError::BadRequest(errors));
@@ -68,17 +71,20 @@ pub async fn checkin(
         };
         let valid_from = UtcTimestamp::from_epoch_seconds(pass.valid_from);
         let valid_until = UtcTimestamp::from_epoch_seconds(pass.valid_until);
-        let failure = match GuestPassStatus::at(now, valid_from, valid_until, pass.cancelled_at.is_some()) {
-            GuestPassStatus::Cancelled => Some(CheckinFailure::GuestPassCancelled),
-            GuestPassStatus::Expired => Some(CheckinFailure::GuestPassExpired),
-            GuestPassStatus::Upcoming => Some(CheckinFailure::GuestPassNotYetValid),
-            GuestPassStatus::Active if pass.location_id != checkin.location_id => {
-                Some(CheckinFailure::WrongLocation)
-            }
-            GuestPassStatus::Active => None,
-        };
+        let failure =
+            match GuestPassStatus::at(now, valid_from, valid_until, pass.cancelled_at.is_some()) {
+                GuestPassStatus::Cancelled => Some(CheckinFailure::GuestPassCancelled),
+                GuestPassStatus::Expired => Some(CheckinFailure::GuestPassExpired),
+                GuestPassStatus::Upcoming => Some(CheckinFailure::GuestPassNotYetValid),
+                GuestPassStatus::Active if pass.location_id != checkin.location_id => {
+                    Some(CheckinFailure::WrongLocation)
+                }
+                GuestPassStatus::Active => None,
+            };
         if let Some(failure) = failure {
-            return Ok(Err(ApiError::Unprocessable(Unprocessable::CheckinFailed(failure))));
+            return Ok(Err(ApiError::Unprocessable(Unprocessable::CheckinFailed(
+                failure,
+            ))));
         }
         let row = CheckinRow {
             guest_pass_id: pass.id,

@@ -61,7 +61,8 @@ pub async fn create(
     let caller = state.auth.authenticate(&req).await?;
     let body = json_body::read_object(&req, payload).await?;
     let now = UtcTimestamp::now();
-    let new = NewGuestPass::parse(&body, now, state.max_period_days).map_err(ApiError::BadRequest)?;
+    let new =
+        NewGuestPass::parse(&body, now, state.max_period_days).map_err(ApiError::BadRequest)?;
     let location = state
         .auth
         .location(new.location_id.as_str())
@@ -126,7 +127,10 @@ struct GuestPassList {
     total: i64,
 }
 
-pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let caller = state.auth.authenticate(&req).await?;
     let now = UtcTimestamp::now();
     let filter = parse_search(req.query_string())?;
@@ -147,7 +151,10 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         now.epoch_seconds()
     ))?;
     Ok(HttpResponse::Ok().json(GuestPassList {
-        guest_passes: rows.into_iter().map(|row| GuestPassBody::new(row, now)).collect(),
+        guest_passes: rows
+            .into_iter()
+            .map(|row| GuestPassBody::new(row, now))
+            .collect(),
         limit,
         offset,
         total,
@@ -158,13 +165,24 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
 /// a repeated one counts by its first value.
 fn parse_search(query: &str) -> Result<SearchFilter, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let mut errors = FieldErrors::default();
     let status = param("status").and_then(|s| {
-        errors.check("status", GuestPassStatus::parse(s).ok_or(Reason::WrongFormat))
+        errors.check(
+            "status",
+            GuestPassStatus::parse(s).ok_or(Reason::WrongFormat),
+        )
     });
     let valid_at = param("validAt").and_then(|s| {
-        errors.check("validAt", UtcTimestamp::parse(s).map_err(|_| Reason::WrongFormat))
+        errors.check(
+            "validAt",
+            UtcTimestamp::parse(s).map_err(|_| Reason::WrongFormat),
+        )
     });
     let limit = errors.check("limit", bounded_integer(param("limit"), 20, 1, 100));
     let offset = errors.check("offset", bounded_integer(param("offset"), 0, 0, i64::MAX));
@@ -222,15 +240,28 @@ mod tests {
     fn limits_and_offsets_follow_the_contract() {
         assert_eq!(bounded_integer(None, 20, 1, 100), Ok(20));
         assert_eq!(bounded_integer(Some("100"), 20, 1, 100), Ok(100));
-        assert_eq!(bounded_integer(Some("0"), 20, 1, 100), Err(Reason::OutOfRange));
-        assert_eq!(bounded_integer(Some("101"), 20, 1, 100), Err(Reason::OutOfRange));
-        assert_eq!(bounded_integer(Some("-1"), 0, 0, i64::MAX), Err(Reason::OutOfRange));
+        assert_eq!(
+            bounded_integer(Some("0"), 20, 1, 100),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            bounded_integer(Some("101"), 20, 1, 100),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            bounded_integer(Some("-1"), 0, 0, i64::MAX),
+            Err(Reason::OutOfRange)
+        );
         assert_eq!(
             bounded_integer(Some("99999999999999999999999"), 0, 0, i64::MAX),
             Err(Reason::OutOfRange)
         );
         for bad in ["", "ten", "1.5", "1e2", " 5", "+5", "-"] {
-            assert_eq!(bounded_integer(Some(bad), 20, 1, 100), Err(Reason::WrongFormat), "{bad}");
+            assert_eq!(
+                bounded_integer(Some(bad), 20, 1, 100),
+                Err(Reason::WrongFormat),
+                "{bad}"
+            );
         }
     }
 }

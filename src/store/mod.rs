@@ -123,7 +123,8 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSetup {
 
 /// Runs the embedded migrations for the backend the URL names.
 pub fn migrate(database_url: &str) -> Result<(), StoreError> {
-    let migrate_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migrate(e.to_string());
+    let migrate_err =
+        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migrate(e.to_string());
     if is_postgres_url(database_url) {
         let mut conn = PgConnection::establish(database_url)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
@@ -201,7 +202,10 @@ impl Store {
             Store::Sqlite { readers, .. } => readers.state(),
             Store::Postgres(pool) => pool.state(),
         };
-        (state.connections - state.idle_connections, state.idle_connections)
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
     }
 }
 

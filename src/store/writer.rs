@@ -66,7 +66,9 @@ impl Writer {
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err(ApiError::Unavailable("the writer dropped the write".into())),
-            Err(_) => Err(ApiError::Unavailable("timed out waiting for the writer".into())),
+            Err(_) => Err(ApiError::Unavailable(
+                "timed out waiting for the writer".into(),
+            )),
         }
     }
 }
@@ -90,7 +92,10 @@ fn run(mut conn: SqliteConnection, queue: Receiver<Job>) {
         batch.clear();
         let outcome = outcome.map_err(|e| e.to_string());
         if let Err(e) = &outcome {
-            log::error!("SQLite group commit of {} writes failed: {e}", replies.len());
+            log::error!(
+                "SQLite group commit of {} writes failed: {e}",
+                replies.len()
+            );
         }
         for reply in replies.drain(..) {
             reply(outcome.clone());

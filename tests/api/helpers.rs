@@ -1,0 +1,463 @@
+//! `spawn_app`: the real application on a random loopback port with a fresh
+//! database (a temp SQLite file, or a new PostgreSQL database), provisioned
+//! with two chains, three locations and a client; typed request helpers.
+
+use std::time::Duration;
+
+use awc::http::Method;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use guestpass::admin::add_principal;
+use guestpass::app::Application;
+use guestpass::auth::AuthLevels;
+use guestpass::config::Config;
+use guestpass::store::models::PrincipalKind;
+use serde_json::{json, Value};
+
+pub const CHAIN_A: &str = "chain-a";
+pub const CHAIN_A_SECRET: &str = "chain-a-secret-0123456789";
+pub const CHAIN_B: &str = "chain-b";
+pub const CHAIN_B_SECRET: &str = "chain-b-secret-0123456789";
+pub const LOC_A1: &str = "a-1";
+pub const LOC_A1_SECRET: &str = "a-1-secret-0123456789abc";
+pub const LOC_A2: &str = "a-2";
+pub const LOC_A2_SECRET: &str = "a-2-secret-0123456789abc";
+pub const LOC_B1: &str = "b-1";
+pub const LOC_B1_SECRET: &str = "b-1-secret-0123456789abc";
+pub const CLIENT: &str = "partner";
+pub const CLIENT_SECRET: &str = "partner-secret-0123456789";
+pub const CLIENT_2: &str = "partner-2";
+pub const CLIENT_2_SECRET: &str = "partner-2-secret-0123456";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[actix_web::test]` per backend for `async fn $name(Backend)`.
+/// The PostgreSQL one runs when `GUESTPASS_TEST_POSTGRES_URL` is set (CI sets it).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if $crate::helpers::postgres_url().is_some() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    } else {
+                        eprintln!("skipped: GUESTPASS_TEST_POSTGRES_URL is not set");
+                    }
+                }
+            }
+        )+
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("GUESTPASS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The access headers a request carries.
+#[derive(Debug, Clone, Default)]
+pub struct Creds(pub Vec<(String, String)>);
+
+impl Creds {
+    pub fn none() -> Self {
+        Self::default()
+    }
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
+    pub fn without(mut self, name: &str) -> Self {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+    pub fn chain_a() -> Self {
+        Self::none()
+            .with("X-Chain-ID", CHAIN_A)
+            .with("X-Chain-Secret", CHAIN_A_SECRET)
+    }
+    pub fn chain_b() -> Self {
+        Self::none()
+            .with("X-Chain-ID", CHAIN_B)
+            .with("X-Chain-Secret", CHAIN_B_SECRET)
+    }
+    pub fn location(id: &str, secret: &str) -> Self {
+        Self::none()
+            .with("X-Location-ID", id)
+            .with("X-Location-Secret", secret)
+    }
+    pub fn client() -> Self {
+        Self::none()
+            .with("X-Client-ID", CLIENT)
+            .with("X-Client-Secret", CLIENT_SECRET)
+    }
+    pub fn and(mut self, other: Creds) -> Self {
+        self.0.extend(other.0);
+        self
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the blueprint's 400 with exactly these parameters and reasons.
+    #[track_caller]
+    pub fn assert_bad_request(&self, errors: Value) {
+        assert_eq!(self.status, 400, "{}", self.text);
+        assert_eq!(
+            self.body,
+            json!({"message": "Bad Request", "cause": "badRequest", "errors": errors}),
+            "{}",
+            self.text
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_unauthorized(&self, level: &str, header: &str) {
+        assert_eq!(self.status, 401, "{}", self.text);
+        assert_eq!(
+            self.body,
+            json!({"message": format!("{header} is invalid"), "cause": "unauthorizedAccess", "accessLevel": level}),
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_entity_not_found(&self, parameter: &str) {
+        assert_eq!(self.status, 404, "{}", self.text);
+        assert_eq!(self.body["cause"], "entityNotFound", "{}", self.text);
+        assert_eq!(self.body["parameter"], parameter, "{}", self.text);
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    #[track_caller]
+    pub fn assert_unprocessable(&self, cause: &str, reason: &str) {
+        assert_eq!(self.status, 422, "{}", self.text);
+        assert_eq!(self.body["cause"], cause, "{}", self.text);
+        assert_eq!(self.body["reason"], reason, "{}", self.text);
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    pub fn id(&self) -> String {
+        self.body["guestPassId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub base_path: String,
+    pub database_url: String,
+    pub client: awc::Client,
+    _dir: Option<tempfile::TempDir>,
+    pg_database: Option<(String, String)>,
+    app_store: guestpass::store::Store,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with_levels(backend: Backend, levels: &str) -> TestApp {
+    let levels: AuthLevels = levels.parse().expect("levels");
+    spawn_app_with(backend, move |c| c.auth_levels = levels).await
+}
+
+/// Spawns the app after letting the test adjust the configuration.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let (database_url, dir, pg_database) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("guestpass.db");
+            (path.to_string_lossy().into_owned(), Some(dir), None)
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_url().expect("GUESTPASS_TEST_POSTGRES_URL");
+            let name = format!("gp_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let url = match admin_url.rsplit_once('/') {
+                Some((server, _)) => format!("{server}/{name}"),
+                None => panic!("GUESTPASS_TEST_POSTGRES_URL needs a database name"),
+            };
+            (url, None, Some((admin_url, name)))
+        }
+    };
+    let mut config = Config::new(database_url.clone());
+    config.bind = "127.0.0.1:0".into();
+    config.workers = 2;
+    config.credential_cache = Duration::ZERO;
+    config.shutdown_timeout = Duration::from_secs(1);
+    config.store.pool_size = 4;
+    config.store.pool_timeout = Duration::from_secs(5);
+    adjust(&mut config);
+    let base_path = config.base_path.clone();
+    let application = Application::build(config).expect("build the application");
+    let port = application.port();
+    let app_store = application.store().clone();
+    provision(&app_store).await;
+    actix_web::rt::spawn(application.run_until_stopped());
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .disable_redirects()
+        .finish();
+    TestApp {
+        backend,
+        address: format!("http://127.0.0.1:{port}"),
+        base_path,
+        database_url,
+        client,
+        _dir: dir,
+        pg_database,
+        app_store,
+    }
+}
+
+async fn provision(store: &guestpass::store::Store) {
+    let principals = [
+        (PrincipalKind::Chain, CHAIN_A, None, CHAIN_A_SECRET),
+        (PrincipalKind::Chain, CHAIN_B, None, CHAIN_B_SECRET),
+        (
+            PrincipalKind::Location,
+            LOC_A1,
+            Some(CHAIN_A),
+            LOC_A1_SECRET,
+        ),
+        (
+            PrincipalKind::Location,
+            LOC_A2,
+            Some(CHAIN_A),
+            LOC_A2_SECRET,
+        ),
+        (
+            PrincipalKind::Location,
+            LOC_B1,
+            Some(CHAIN_B),
+            LOC_B1_SECRET,
+        ),
+        (PrincipalKind::Client, CLIENT, None, CLIENT_SECRET),
+        (PrincipalKind::Client, CLIENT_2, None, CLIENT_2_SECRET),
+    ];
+    for (kind, id, chain, secret) in principals {
+        add_principal(
+            store,
+            kind,
+            id,
+            None,
+            chain.map(str::to_owned),
+            Some(secret.to_owned()),
+        )
+        .await
+        .expect("provision");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_database.take() {
+            if let Ok(mut conn) = PgConnection::establish(&admin_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A valid create body for `location`, `days_ahead` days from now, a week long.
+pub fn pass_body(location: &str, email: &str) -> Value {
+    pass_body_at(location, email, 1, 7)
+}
+
+pub fn pass_body_at(location: &str, email: &str, start_in_days: i64, days: i64) -> Value {
+    let from = now_plus(start_in_days * 86_400);
+    let until = now_plus(start_in_days * 86_400 + days * 86_400);
+    json!({
+        "locationId": location,
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "email": email,
+        "validFrom": from,
+        "validUntil": until,
+    })
+}
+
+/// Now plus `seconds`, in the blueprint's format, whole seconds.
+pub fn now_plus(seconds: i64) -> String {
+    let t = chrono::Utc::now().timestamp() + seconds;
+    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
+        .expect("valid time")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub fn unique_email() -> String {
+    format!("guest+{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// `yyyy-MM-dd'T'HH:mm:ss'Z'` and nothing else.
+pub fn is_strict_date(value: &Value) -> bool {
+    let Some(s) = value.as_str() else {
+        return false;
+    };
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+pub struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub value: Option<String>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}{}", self.address, self.base_path, path)
+    }
+
+    pub fn root_url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn store(&self) -> &guestpass::store::Store {
+        &self.app_store
+    }
+
+    /// Sends a request to `url` (absolute) with the given headers and an
+    /// optional raw body with its content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        url: &str,
+        creds: &Creds,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
+        let mut req = self.client.request(method, url);
+        for (name, value) in &creds.0 {
+            req = req.insert_header((name.as_str(), value.as_str()));
+        }
+        let mut res = match body {
+            Some((content_type, bytes)) => {
+                if !content_type.is_empty() {
+                    req = req.insert_header(("Content-Type", content_type));
+                }
+                req.send_body(bytes).await
+            }
+            None => req.send().await,
+        }
+        .expect("request");
+        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Resp {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, creds: &Creds) -> Resp {
+        self.raw(Method::GET, &self.url(path), creds, None).await
+    }
+
+    pub async fn delete(&self, path: &str, creds: &Creds) -> Resp {
+        self.raw(Method::DELETE, &self.url(path), creds, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, creds: &Creds, body: &Value) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.raw(
+            Method::POST,
+            &self.url(path),
+            creds,
+            Some(("application/json", bytes)),
+        )
+        .await
+    }
+
+    pub async fn create(&self, creds: &Creds, body: &Value) -> Resp {
+        self.post_json("/guest-passes", creds, body).await
+    }
+
+    /// Creates a pass with chain A's credentials and asserts it worked.
+    pub async fn create_ok(&self, location: &str, email: &str) -> Value {
+        let res = self
+            .create(&Creds::chain_a(), &pass_body(location, email))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        res.body
+    }
+
+    pub async fn checkin(&self, creds: &Creds, code: &str, location: &str) -> Resp {
+        self.post_json(
+            "/checkins",
+            creds,
+            &json!({"checkinCode": code, "locationId": location}),
+        )
+        .await
+    }
+
+    /// Runs SQL straight against the test database, e.g. to move a pass's
+    /// period into the past without waiting for the clock.
+    pub fn sql(&self, statement: &str) {
+        match self.backend {
+            Backend::Sqlite => SqliteConnection::establish(&self.database_url)
+                .expect("connect")
+                .batch_execute(statement)
+                .expect("sql"),
+            Backend::Postgres => PgConnection::establish(&self.database_url)
+                .expect("connect")
+                .batch_execute(statement)
+                .expect("sql"),
+        }
+    }
+
+    /// The single text value a query selects `AS value`.
+    pub fn sql_text(&self, query: &str) -> Option<String> {
+        let rows: Vec<TextRow> = match self.backend {
+            Backend::Sqlite => diesel::sql_query(query)
+                .load(&mut SqliteConnection::establish(&self.database_url).expect("connect"))
+                .expect("query"),
+            Backend::Postgres => diesel::sql_query(query)
+                .load(&mut PgConnection::establish(&self.database_url).expect("connect"))
+                .expect("query"),
+        };
+        rows.into_iter().next().and_then(|r| r.value)
+    }
+
+    pub fn count_passes(&self) -> i64 {
+        self.sql_text("SELECT CAST(COUNT(*) AS TEXT) AS value FROM guest_passes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1)
+    }
+}
