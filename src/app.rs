@@ -10,10 +10,12 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer, ResponseError};
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Caller};
 use crate::config::Config;
 use crate::domain::Reason;
 use crate::error::{ApiError, FieldErrors};
+use crate::limits::RateLimit;
+use crate::metrics::{self, Gauges, Metrics};
 use crate::routes::{checkins, fallback, guest_passes, service};
 use crate::store::{Store, StoreError};
 
@@ -23,6 +25,29 @@ pub struct AppState {
     pub auth: Authenticator,
     pub base_path: String,
     pub max_period_days: u32,
+    pub rate_limit: RateLimit,
+    pub metrics: Metrics,
+    pub body_timeout: std::time::Duration,
+}
+
+impl AppState {
+    /// Authenticates the request, then charges the caller's token bucket:
+    /// limiting after authentication keeps buckets to real principals.
+    pub async fn caller(&self, req: &actix_web::HttpRequest) -> Result<Caller, ApiError> {
+        let caller = self.auth.authenticate(req).await?;
+        self.rate_limit.check(&caller.scope)?;
+        Ok(caller)
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        let (pool_in_use, pool_idle) = self.store.pool_state();
+        Gauges {
+            pool_in_use,
+            pool_idle,
+            rate_limit_buckets: self.rate_limit.buckets(),
+            rate_limit_rejections: self.rate_limit.rejections(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +84,9 @@ impl Application {
             store: store.clone(),
             base_path: config.base_path.clone(),
             max_period_days: config.max_period_days,
+            rate_limit: RateLimit::new(config.rate_limit, config.rate_burst),
+            metrics: Metrics::default(),
+            body_timeout: config.body_timeout,
         }));
         let server = HttpServer::new(move || {
             App::new()
@@ -99,6 +127,11 @@ fn routes(cfg: &mut web::ServiceConfig, base_path: &str) {
     cfg.service(
         web::resource("/health")
             .route(web::get().to(service::health))
+            .default_service(fallback::method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(service::metrics))
             .default_service(fallback::method_not_allowed("GET")),
     )
     .service(
@@ -168,7 +201,13 @@ async fn observe(
         .headers_mut()
         .insert(X_REQUEST_ID, request_id.clone());
     let status = response.status();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed_ms = elapsed * 1000.0;
+    if let Some(state) = response.request().app_data::<web::Data<AppState>>() {
+        let template = response.request().match_pattern();
+        let operation = metrics::operation(&method, template.as_deref(), &state.base_path);
+        state.metrics.record(operation, status.as_u16(), elapsed);
+    }
     let id = id_text(&request_id);
     if status.is_server_error() {
         let detail = response

@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
     #[arg(long, env = "GUESTPASS_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+    /// Requests per second allowed per authenticated principal (location, else chain, else client); 0 turns limiting off.
+    #[arg(long, env = "GUESTPASS_RATE_LIMIT", default_value_t = 100)]
+    pub rate_limit: u32,
+    /// How many requests a principal may send at once above the steady rate (0: same as the rate).
+    #[arg(long, env = "GUESTPASS_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
     /// Provision a demo chain, location and client with fixed, documented secrets and print a curl to try.
     #[arg(long, env = "GUESTPASS_DEMO")]
     pub demo: bool,
@@ -107,6 +113,8 @@ impl ServeArgs {
         }
         config.credential_cache = Duration::from_secs(self.credential_cache_secs);
         config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
+        config.rate_limit = self.rate_limit;
+        config.rate_burst = self.rate_burst;
         config
     }
 }

@@ -20,6 +20,11 @@ pub struct Config {
     /// also how long a rotated secret may keep working.
     pub credential_cache: Duration,
     pub shutdown_timeout: Duration,
+    /// Requests per second per principal (0: no limit) and the bucket size.
+    pub rate_limit: u32,
+    pub rate_burst: u32,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 impl Config {
@@ -41,6 +46,9 @@ impl Config {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             credential_cache: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            rate_limit: 0,
+            rate_burst: 0,
+            body_timeout: Duration::from_secs(10),
         }
     }
 }

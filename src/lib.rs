@@ -8,6 +8,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod json_body;
+pub mod limits;
+pub mod metrics;
 pub mod routes;
 pub mod secret;
 pub mod store;

@@ -37,8 +37,8 @@ pub async fn checkin(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.authenticate(&req).await?;
-    let body = json_body::read_object(&req, payload).await?;
+    let caller = state.caller(&req).await?;
+    let body = json_body::read_object(&req, payload, state.body_timeout).await?;
     let mut errors = FieldErrors::default();
     let code = errors.check(
         "checkinCode",
@@ -106,7 +106,7 @@ pub async fn list(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.authenticate(&req).await?;
+    let caller = state.caller(&req).await?;
     let id = super::guest_pass_id(&path)?;
     let (scope, lookup) = (caller.scope, id.clone());
     let rows = read!(&state.store, |conn, q| {

@@ -58,8 +58,8 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.authenticate(&req).await?;
-    let body = json_body::read_object(&req, payload).await?;
+    let caller = state.caller(&req).await?;
+    let body = json_body::read_object(&req, payload, state.body_timeout).await?;
     let now = UtcTimestamp::now();
     let new =
         NewGuestPass::parse(&body, now, state.max_period_days).map_err(ApiError::BadRequest)?;
@@ -109,7 +109,7 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.authenticate(&req).await?;
+    let caller = state.caller(&req).await?;
     let id = super::guest_pass_id(&path)?;
     let scope = caller.scope;
     let lookup = id.clone();
@@ -131,7 +131,7 @@ pub async fn search(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.authenticate(&req).await?;
+    let caller = state.caller(&req).await?;
     let now = UtcTimestamp::now();
     let filter = parse_search(req.query_string())?;
     if let Some(id) = &filter.location_id {
@@ -217,7 +217,7 @@ pub async fn cancel(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.authenticate(&req).await?;
+    let caller = state.caller(&req).await?;
     let id = super::guest_pass_id(&path)?;
     let now = UtcTimestamp::now().epoch_seconds();
     let (scope, user, target) = (caller.scope, caller.user_id, id.clone());

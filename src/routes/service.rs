@@ -1,4 +1,4 @@
-//! Outside the base path, no authentication: `/health` and `/openapi.yaml`.
+//! Outside the base path, no authentication: `/health`, `/metrics`, `/openapi.yaml`.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -27,6 +27,12 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             Err(ApiError::DatabaseDown)
         }
     }
+}
+
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(&state.gauges()))
 }
 
 pub async fn openapi() -> HttpResponse {

@@ -1,0 +1,193 @@
+//! `/metrics` in the Prometheus text format: requests by operation and
+//! status, a latency histogram by operation, pool and rate-limit gauges.
+//! Operations are the contract's operationIds (route templates), never raw
+//! paths, so ids in URLs cannot explode the label set.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+use actix_web::http::Method;
+
+/// Upper bounds in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: BTreeMap<(&'static str, u16), u64>,
+    latency: BTreeMap<&'static str, Histogram>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: Mutex<Counters>,
+}
+
+/// Gauges read at scrape time.
+pub struct Gauges {
+    pub pool_in_use: u32,
+    pub pool_idle: u32,
+    pub rate_limit_buckets: usize,
+    pub rate_limit_rejections: usize,
+}
+
+/// The operationId for a matched route template (relative to the base path).
+pub fn operation(method: &Method, template: Option<&str>, base_path: &str) -> &'static str {
+    let Some(template) = template else {
+        return "unmatched";
+    };
+    let relative = template.strip_prefix(base_path).unwrap_or(template);
+    match (method.as_str(), relative) {
+        ("POST", "/guest-passes") => "createGuestPass",
+        ("GET", "/guest-passes") => "searchGuestPasses",
+        ("GET", "/guest-passes/{guestPassId}") => "getGuestPass",
+        ("DELETE", "/guest-passes/{guestPassId}") => "cancelGuestPass",
+        ("POST", "/checkins") => "checkinGuest",
+        ("GET", "/guest-passes/{guestPassId}/checkins") => "listCheckins",
+        ("GET", "/health") if template == "/health" => "health",
+        ("GET", "/openapi.yaml") if template == "/openapi.yaml" => "openapiSpec",
+        ("GET", "/metrics") if template == "/metrics" => "metrics",
+        _ => "methodNotAllowed",
+    }
+}
+
+impl Metrics {
+    pub fn record(&self, operation: &'static str, status: u16, seconds: f64) {
+        let Ok(mut c) = self.counters.lock() else {
+            return;
+        };
+        *c.requests.entry((operation, status)).or_default() += 1;
+        let h = c.latency.entry(operation).or_default();
+        if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
+            h.counts[i] += 1;
+        }
+        h.sum += seconds;
+        h.count += 1;
+    }
+
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let (requests, latency) = match self.counters.lock() {
+            Ok(c) => (c.requests.clone(), c.latency.clone()),
+            Err(_) => Default::default(),
+        };
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP guestpass_requests_total HTTP requests by operation and status.\n");
+        out.push_str("# TYPE guestpass_requests_total counter\n");
+        for ((op, status), n) in &requests {
+            let _ = writeln!(
+                out,
+                "guestpass_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP guestpass_request_duration_seconds Request latency by operation.\n");
+        out.push_str("# TYPE guestpass_request_duration_seconds histogram\n");
+        for (op, h) in &latency {
+            let mut cumulative = 0;
+            for (le, n) in BUCKETS.iter().zip(h.counts) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "guestpass_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "guestpass_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}\n\
+                 guestpass_request_duration_seconds_sum{{operation=\"{op}\"}} {}\n\
+                 guestpass_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                h.count, h.sum, h.count
+            );
+        }
+        let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        gauge(
+            &mut out,
+            "guestpass_db_pool_connections_in_use",
+            "Database connections checked out.",
+            "gauge",
+            gauges.pool_in_use.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_db_pool_connections_idle",
+            "Database connections idle in the pool.",
+            "gauge",
+            gauges.pool_idle.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_rate_limit_buckets",
+            "Token buckets held by the rate limiter.",
+            "gauge",
+            gauges.rate_limit_buckets.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_rate_limit_rejections_total",
+            "Requests refused with 429.",
+            "counter",
+            gauges.rate_limit_rejections.to_string(),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_route_templates_never_raw_paths() {
+        let base = "/members/v1.0";
+        let get = Method::GET;
+        assert_eq!(
+            operation(&get, Some("/members/v1.0/guest-passes/{guestPassId}"), base),
+            "getGuestPass"
+        );
+        assert_eq!(
+            operation(&Method::POST, Some("/members/v1.0/checkins"), base),
+            "checkinGuest"
+        );
+        assert_eq!(
+            operation(&Method::PUT, Some("/members/v1.0/checkins"), base),
+            "methodNotAllowed"
+        );
+        assert_eq!(operation(&get, None, base), "unmatched");
+    }
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let m = Metrics::default();
+        m.record("getGuestPass", 200, 0.002);
+        m.record("getGuestPass", 200, 0.2);
+        m.record("getGuestPass", 404, 0.0001);
+        let text = m.render(&Gauges {
+            pool_in_use: 1,
+            pool_idle: 3,
+            rate_limit_buckets: 0,
+            rate_limit_rejections: 0,
+        });
+        assert!(text
+            .contains("guestpass_requests_total{operation=\"getGuestPass\",status=\"200\"} 2\n"));
+        assert!(text
+            .contains("guestpass_requests_total{operation=\"getGuestPass\",status=\"404\"} 1\n"));
+        assert!(text.contains("guestpass_request_duration_seconds_bucket{operation=\"getGuestPass\",le=\"0.0025\"} 2\n"));
+        assert!(text.contains(
+            "guestpass_request_duration_seconds_bucket{operation=\"getGuestPass\",le=\"+Inf\"} 3\n"
+        ));
+        assert!(text.contains("guestpass_db_pool_connections_idle 3\n"));
+    }
+}
