@@ -95,6 +95,7 @@ impl Application {
                 .configure(|cfg| routes(cfg, &state.base_path))
         })
         .workers(config.workers.max(1))
+        .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .listen(listener)
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?
@@ -118,8 +119,39 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stop
+    /// accepting, let in-flight requests finish (bounded by the shutdown
+    /// timeout), then drop the pools. actix's own handling treats SIGINT as
+    /// an immediate stop, so the signals are handled here instead.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        actix_web::rt::spawn(async move {
+            if shutdown_signal().await {
+                log::info!("shutting down: finishing in-flight requests");
+                handle.stop(true).await;
+            }
+        });
         self.server.await
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT; `false` if the signals cannot be watched.
+async fn shutdown_signal() -> bool {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => true,
+                _ = int.recv() => true,
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            log::error!("cannot watch SIGTERM/SIGINT: {e}");
+            false
+        }
     }
 }
 
