@@ -30,6 +30,8 @@ pub enum Command {
     Admin(AdminArgs),
     /// Delete passes (and their check-ins) that ended more than DAYS days ago.
     Prune(PruneArgs),
+    /// Check any Guest Pass API implementation against the blueprint, over HTTP.
+    Conformance(crate::conformance::ConformanceArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod domain;
 pub mod error;
 pub mod json_body;

@@ -42,6 +42,11 @@ async fn run(command: Command) -> Result<(), String> {
             println!("{secret}");
             Ok(())
         }
+        Command::Conformance(args) => match guestpass::conformance::run(args).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("conformance checks failed".into()),
+            Err(e) => Err(e),
+        },
         Command::Prune(args) => {
             let store = open_store(&args.database.database_url)?;
             let n = admin::prune(&store, args.expired_before, args.dry_run, args.batch_size)
