@@ -9,7 +9,7 @@ use crate::auth::{
 use crate::domain::UtcTimestamp;
 use crate::error::ApiError;
 use crate::secret;
-use crate::store::models::PrincipalKind;
+use crate::store::models::{GuestPassRow, PrincipalKind};
 use crate::store::{read, write, NewPrincipal, Store};
 
 /// The demo's fixed credentials, documented in the README. Never use them
@@ -225,4 +225,56 @@ pub async fn prune(store: &Store, days: u32, dry_run: bool, batch: i64) -> Resul
             return Ok(total);
         }
     }
+}
+
+/// The check-in code of seeded pass `n`: n in base 31 over the code alphabet,
+/// ten digits, so every seeded code is valid and unique.
+pub fn seed_code(mut n: u64) -> String {
+    let alphabet = crate::domain::CHECKIN_CODE_ALPHABET;
+    let mut code = [alphabet[0]; crate::domain::CHECKIN_CODE_LENGTH];
+    for slot in code.iter_mut().rev() {
+        *slot = alphabet[(n % alphabet.len() as u64) as usize];
+        n /= alphabet.len() as u64;
+    }
+    String::from_utf8_lossy(&code).into_owned()
+}
+
+/// Inserts `count` active passes (valid from an hour ago for a week) at
+/// `location`, in batches; returns how many.
+pub async fn seed(store: &Store, location: &str, count: u64) -> Result<u64, AdminError> {
+    let lookup = location.to_owned();
+    let chain_id = read!(store, |conn, q| q::find_location(conn, &lookup))?
+        .ok_or_else(|| AdminError::Missing {
+            kind: "location",
+            id: location.to_owned(),
+        })?
+        .chain_id;
+    let now = UtcTimestamp::now().epoch_seconds();
+    let mut done = 0u64;
+    while done < count {
+        let batch: Vec<GuestPassRow> = (done..count.min(done + 1000))
+            .map(|n| GuestPassRow {
+                id: format!("00000000-0000-4000-8000-{n:012}"),
+                chain_id: chain_id.clone(),
+                location_id: location.to_owned(),
+                first_name: "Seed".into(),
+                last_name: format!("Guest {n}"),
+                email: format!("seed-{n}@example.invalid"),
+                email_key: format!("seed-{n}@example.invalid"),
+                phone: None,
+                valid_from: now - 3600,
+                valid_until: now + 7 * 86_400,
+                checkin_code: seed_code(n),
+                created_at: now - 3600 + (n % 3600) as i64,
+                created_by: Some("seed".into()),
+                cancelled_at: None,
+                cancelled_by: None,
+            })
+            .collect();
+        let n = batch.len() as u64;
+        write!(store, |conn, q| q::insert_passes(conn, &batch))?;
+        done += n;
+    }
+    write!(store, |conn, q| q::analyze(conn))?;
+    Ok(done)
 }

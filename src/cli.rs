@@ -159,6 +159,15 @@ pub enum AdminCommand {
         #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
         secret: Option<String>,
     },
+    /// Insert COUNT synthetic, active passes at a location, for benchmarks and
+    /// demos: ids `00000000-0000-4000-8000-<n, 12 digits>`, emails
+    /// `seed-<n>@example.invalid`, check-in codes derived from n (see `admin::seed_code`).
+    Seed {
+        #[arg(long)]
+        location: String,
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        count: u64,
+    },
     /// Replace the secret of a chain, location or client; prints the new one.
     #[command(group(clap::ArgGroup::new("target").required(true).args(["chain", "location", "client"])))]
     RotateSecret {

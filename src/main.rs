@@ -95,6 +95,9 @@ async fn admin_command(store: &Store, command: AdminCommand) -> Result<String, A
         AdminCommand::AddClient { id, secret } => {
             admin::add_principal(store, PrincipalKind::Client, &id, None, None, secret).await
         }
+        AdminCommand::Seed { location, count } => admin::seed(store, &location, count)
+            .await
+            .map(|n| format!("seeded {n} guest passes at {location}")),
         AdminCommand::RotateSecret {
             chain,
             location,

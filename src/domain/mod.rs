@@ -11,7 +11,9 @@ mod status;
 mod text;
 mod timestamp;
 
-pub use checkin_code::{CheckinCode, LENGTH as CHECKIN_CODE_LENGTH};
+pub use checkin_code::{
+    CheckinCode, ALPHABET as CHECKIN_CODE_ALPHABET, LENGTH as CHECKIN_CODE_LENGTH,
+};
 pub use email::{normalize as email_key, Email};
 pub use guest_pass::NewGuestPass;
 pub use period::GuestPassPeriod;

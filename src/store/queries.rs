@@ -52,12 +52,14 @@ pub fn find_credential(
             .optional()?
             .map(|(id, chain, salt, hash)| (id, Some(chain), salt, hash)),
     };
-    Ok(row.map(|(id, chain_id, secret_salt, secret_hash)| CredentialRow {
-        id,
-        chain_id,
-        secret_salt,
-        secret_hash,
-    }))
+    Ok(
+        row.map(|(id, chain_id, secret_salt, secret_hash)| CredentialRow {
+            id,
+            chain_id,
+            secret_salt,
+            secret_hash,
+        }),
+    )
 }
 
 pub fn client_credentials(conn: &mut Conn) -> QueryResult<Vec<CredentialRow>> {
@@ -111,7 +113,10 @@ pub fn insert_pass(
     }
     // A clash of check-in codes is one in ~10^14; a few fresh draws settle it.
     for _ in 0..4 {
-        match diesel::insert_into(guest_passes::table).values(&row).execute(conn) {
+        match diesel::insert_into(guest_passes::table)
+            .values(&row)
+            .execute(conn)
+        {
             Ok(_) => return Ok(CreateOutcome::Created(row)),
             Err(DieselError::DatabaseError(kind, info)) => {
                 let constraint = info.constraint_name().unwrap_or_default();
@@ -140,12 +145,29 @@ fn scoped<'a>(query: PassQuery<'a>, scope: &'a Scope) -> PassQuery<'a> {
     }
 }
 
+/// One of three static statements per lookup (not a boxed query): diesel
+/// caches the prepared statement of each, and these are the hot paths.
+macro_rules! scoped_first {
+    ($query:expr, $scope:expr, $conn:expr) => {
+        match $scope {
+            Scope::Deployment => $query.first($conn).optional(),
+            Scope::Chain(chain) => $query
+                .filter(guest_passes::chain_id.eq(chain))
+                .first($conn)
+                .optional(),
+            Scope::Location(location) => $query
+                .filter(guest_passes::location_id.eq(location))
+                .first($conn)
+                .optional(),
+        }
+    };
+}
+
 pub fn find_pass(conn: &mut Conn, id: &str, scope: &Scope) -> QueryResult<Option<GuestPassRow>> {
-    scoped(guest_passes::table.into_boxed(), scope)
+    let query = guest_passes::table
         .filter(guest_passes::id.eq(id))
-        .select(GuestPassRow::as_select())
-        .first(conn)
-        .optional()
+        .select(GuestPassRow::as_select());
+    scoped_first!(query, scope, conn)
 }
 
 pub fn find_pass_by_code(
@@ -153,11 +175,10 @@ pub fn find_pass_by_code(
     code: &str,
     scope: &Scope,
 ) -> QueryResult<Option<GuestPassRow>> {
-    scoped(guest_passes::table.into_boxed(), scope)
+    let query = guest_passes::table
         .filter(guest_passes::checkin_code.eq(code))
-        .select(GuestPassRow::as_select())
-        .first(conn)
-        .optional()
+        .select(GuestPassRow::as_select());
+    scoped_first!(query, scope, conn)
 }
 
 fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: i64) -> PassQuery<'a> {
@@ -339,8 +360,23 @@ pub fn set_secret(
             .set((chains::secret_salt.eq(salt), chains::secret_hash.eq(hash)))
             .execute(conn)?,
         PrincipalKind::Location => diesel::update(locations::table.find(id))
-            .set((locations::secret_salt.eq(salt), locations::secret_hash.eq(hash)))
+            .set((
+                locations::secret_salt.eq(salt),
+                locations::secret_hash.eq(hash),
+            ))
             .execute(conn)?,
     };
     Ok(changed > 0)
+}
+
+/// Bulk insert for seeding (benchmarks, demos); one statement per call.
+pub fn insert_passes(conn: &mut Conn, rows: &[GuestPassRow]) -> QueryResult<usize> {
+    diesel::insert_into(guest_passes::table)
+        .values(rows)
+        .execute(conn)
+}
+
+/// Refreshes the planner's statistics after a bulk load.
+pub fn analyze(conn: &mut Conn) -> QueryResult<()> {
+    diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE")
 }

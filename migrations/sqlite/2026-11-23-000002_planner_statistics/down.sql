@@ -1,0 +1,1 @@
+DELETE FROM sqlite_stat1 WHERE tbl IN ('guest_passes', 'checkins');
