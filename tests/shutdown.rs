@@ -27,7 +27,7 @@ fn admin(db: &str, args: &[&str]) {
 }
 
 fn start(db: &str, port: u16) -> Child {
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args([
             "serve",
             "--database-url",
@@ -48,6 +48,8 @@ fn start(db: &str, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

@@ -96,7 +96,7 @@ pub async fn create(
             let location = format!("{}/guest-passes/{}", state.base_path, row.id);
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, location))
-                .json(GuestPassBody::new(row, now)))
+                .json(GuestPassBody::new(*row, now)))
         }
         CreateOutcome::AlreadyCreated => Err(ApiError::Unprocessable(
             Unprocessable::GuestPassAlreadyCreated,

@@ -49,7 +49,7 @@ pub enum StoreError {
 }
 
 pub enum CreateOutcome {
-    Created(GuestPassRow),
+    Created(Box<GuestPassRow>),
     AlreadyCreated,
 }
 

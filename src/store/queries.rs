@@ -117,7 +117,7 @@ pub fn insert_pass(
             .values(&row)
             .execute(conn)
         {
-            Ok(_) => return Ok(CreateOutcome::Created(row)),
+            Ok(_) => return Ok(CreateOutcome::Created(Box::new(row))),
             Err(DieselError::DatabaseError(kind, info)) => {
                 let constraint = info.constraint_name().unwrap_or_default();
                 let message = info.message();

@@ -6,7 +6,7 @@
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::{Connection, SqliteConnection};
 use tokio::sync::oneshot;
@@ -42,15 +42,26 @@ impl Writer {
 
     /// Runs `work` inside the next group transaction, in a savepoint of its
     /// own, and answers only once that transaction has committed: a client
-    /// never hears of a write that could still be rolled back.
+    /// never hears of a write that could still be rolled back. A write that
+    /// waited in the queue past its deadline is not run at all and answers
+    /// 503, so a 503 from here always means "nothing was written".
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut SqliteConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T, ApiError>>();
+        let deadline = Instant::now() + self.timeout;
         let job: Job = Box::new(move |conn| {
-            let result = conn.transaction(work);
+            let result = if tx.is_closed() {
+                Err(ApiError::Unavailable("the client is gone".into()))
+            } else if Instant::now() > deadline {
+                Err(ApiError::Unavailable(
+                    "the write waited too long for the database".into(),
+                ))
+            } else {
+                conn.transaction(work)
+            };
             Box::new(move |commit: Result<(), String>| {
                 let answer = match commit {
                     Ok(()) => result,
@@ -63,9 +74,14 @@ impl Writer {
             TrySendError::Full(_) => ApiError::Unavailable("the write queue is full".into()),
             TrySendError::Disconnected(_) => ApiError::Unavailable("the writer has stopped".into()),
         })?;
-        match tokio::time::timeout(self.timeout, rx).await {
+        // The writer answers every job (run, expired, or dropped when the
+        // batch could not begin). This bound only guards against a writer
+        // stuck in the file system; it must outlast the busy timeout.
+        match tokio::time::timeout(self.timeout * 3 + Duration::from_secs(1), rx).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err(ApiError::Unavailable("the writer dropped the write".into())),
+            Ok(Err(_)) => Err(ApiError::Unavailable(
+                "the database could not take the write".into(),
+            )),
             Err(_) => Err(ApiError::Unavailable(
                 "timed out waiting for the writer".into(),
             )),

@@ -4,8 +4,13 @@
 mod helpers;
 
 mod auth;
+mod cancel;
+mod checkins;
 mod create;
 mod dates;
 mod envelopes;
+mod hardening;
+mod plans;
 mod retrieve;
+mod search;
 mod service;

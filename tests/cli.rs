@@ -1,0 +1,587 @@
+//! The command line, run as the built binary against a temp SQLite file:
+//! `admin` (provisioning and secrets), `migrate` and `prune`.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use guestpass::app::Application;
+use guestpass::config::Config;
+
+/// A fresh SQLite database file in its own temp directory.
+struct Db {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Db {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = dir
+            .path()
+            .join("guestpass.db")
+            .to_string_lossy()
+            .into_owned();
+        Self { _dir: dir, url }
+    }
+
+    fn conn(&self) -> SqliteConnection {
+        SqliteConnection::establish(&self.url).expect("connect")
+    }
+
+    fn sql(&self, statement: &str) {
+        self.conn().batch_execute(statement).expect("sql");
+    }
+
+    fn count(&self, query: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let rows: Vec<Count> = diesel::sql_query(query)
+            .load(&mut self.conn())
+            .expect("query");
+        rows.first().map_or(-1, |r| r.n)
+    }
+
+    fn pass_ids(&self) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+        }
+        let rows: Vec<Id> = diesel::sql_query("SELECT id FROM guest_passes ORDER BY id")
+            .load(&mut self.conn())
+            .expect("query");
+        rows.into_iter().map(|r| r.id).collect()
+    }
+}
+
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `guestpass <args>` with a clean environment for its own variables.
+fn guestpass(args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_guestpass"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("GUESTPASS_SECRET")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run guestpass");
+    Run {
+        success: status.success(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `guestpass admin --database-url <db> <args>`.
+fn admin(db: &Db, args: &[&str]) -> Run {
+    let mut all = vec!["admin", "--database-url", db.url.as_str()];
+    all.extend_from_slice(args);
+    guestpass(&all)
+}
+
+/// The one line an admin command prints: the secret.
+#[track_caller]
+fn secret_of(run: &Run) -> String {
+    assert!(run.success, "stderr: {}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout: {:?}", run.stdout);
+    assert!(run.stdout.ends_with('\n'), "{:?}", run.stdout);
+    let secret = lines[0].to_owned();
+    assert!(secret.len() >= 32, "{secret:?}");
+    assert!(secret.bytes().all(|b| b.is_ascii_graphic()), "{secret:?}");
+    secret
+}
+
+#[track_caller]
+fn assert_fails(run: &Run, mentions: &[&str]) {
+    assert!(!run.success, "stdout: {}", run.stdout);
+    assert_eq!(run.stdout, "", "nothing on stdout when it fails");
+    let stderr = run.stderr.to_lowercase();
+    for word in mentions {
+        assert!(
+            stderr.contains(&word.to_lowercase()),
+            "stderr should mention {word:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// The first whole number in a line of output.
+fn first_number(text: &str) -> Option<u64> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+}
+
+/// The real server, built by the same builder `serve` uses, on the file.
+struct Server {
+    base: String,
+    client: awc::Client,
+}
+
+async fn serve(db: &Db, levels: &str) -> Server {
+    let mut config = Config::new(db.url.clone());
+    config.bind = "127.0.0.1:0".into();
+    config.workers = 1;
+    config.credential_cache = Duration::ZERO;
+    config.shutdown_timeout = Duration::from_secs(1);
+    config.auth_levels = levels.parse().expect("levels");
+    let base_path = config.base_path.clone();
+    let application = Application::build(config).expect("build the application");
+    let base = format!("http://127.0.0.1:{}{base_path}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    Server {
+        base,
+        client: awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish(),
+    }
+}
+
+impl Server {
+    /// The status of a search with these access headers.
+    async fn status_with(&self, headers: &[(&str, &str)]) -> u16 {
+        let mut req = self.client.get(format!("{}/guest-passes", self.base));
+        for header in headers {
+            req = req.insert_header(*header);
+        }
+        req.send().await.expect("request").status().as_u16()
+    }
+}
+
+fn epoch_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[test]
+fn add_chain_prints_exactly_one_line_the_secret() {
+    let db = Db::new();
+    let first = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let second = secret_of(&admin(
+        &db,
+        &["add-chain", "--id", "chain-2", "--name", "Second Chain"],
+    ));
+    assert_ne!(first, second, "every generated secret is new");
+    let location = secret_of(&admin(
+        &db,
+        &["add-location", "--chain", "chain-1", "--id", "loc-1"],
+    ));
+    let client = secret_of(&admin(&db, &["add-client", "--id", "partner"]));
+    assert_ne!(location, client);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 2);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM locations"), 1);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM clients"), 1);
+}
+
+#[test]
+fn secrets_are_stored_only_as_hashes() {
+    let db = Db::new();
+    let secret = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let stored = db.count(&format!(
+        "SELECT COUNT(*) AS n FROM chains WHERE secret_hash = '{secret}' OR secret_salt = '{secret}' \
+         OR name = '{secret}' OR instr(secret_hash, '{secret}') > 0"
+    ));
+    assert_eq!(stored, 0);
+}
+
+#[actix_web::test]
+async fn re_adding_an_existing_id_fails_and_leaves_the_old_secret_working() {
+    let db = Db::new();
+    let secret = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let again = admin(&db, &["add-chain", "--id", "chain-1"]);
+    assert_fails(&again, &["chain-1", "exists"]);
+    let chosen = admin(
+        &db,
+        &[
+            "add-chain",
+            "--id",
+            "chain-1",
+            "--secret",
+            "another-secret-0123456789",
+        ],
+    );
+    assert_fails(&chosen, &["chain-1", "exists"]);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 1);
+
+    let server = serve(&db, "chain").await;
+    let ok = server
+        .status_with(&[("X-Chain-ID", "chain-1"), ("X-Chain-Secret", &secret)])
+        .await;
+    assert_eq!(ok, 200);
+    let refused = server
+        .status_with(&[
+            ("X-Chain-ID", "chain-1"),
+            ("X-Chain-Secret", "another-secret-0123456789"),
+        ])
+        .await;
+    assert_eq!(refused, 401);
+}
+
+#[test]
+fn adding_a_location_or_client_twice_fails_too() {
+    let db = Db::new();
+    secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    secret_of(&admin(
+        &db,
+        &["add-location", "--chain", "chain-1", "--id", "loc-1"],
+    ));
+    let again = admin(
+        &db,
+        &["add-location", "--chain", "chain-1", "--id", "loc-1"],
+    );
+    assert_fails(&again, &["loc-1", "exists"]);
+    secret_of(&admin(&db, &["add-client", "--id", "partner"]));
+    assert_fails(
+        &admin(&db, &["add-client", "--id", "partner"]),
+        &["partner", "exists"],
+    );
+}
+
+#[test]
+fn add_location_with_an_unknown_chain_fails() {
+    let db = Db::new();
+    secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let run = admin(
+        &db,
+        &["add-location", "--chain", "no-such-chain", "--id", "loc-1"],
+    );
+    assert_fails(&run, &["no-such-chain"]);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM locations"), 0);
+}
+
+#[actix_web::test]
+async fn rotate_secret_prints_a_new_secret_and_only_the_new_one_works() {
+    let db = Db::new();
+    let chain_old = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let location_old = secret_of(&admin(
+        &db,
+        &["add-location", "--chain", "chain-1", "--id", "loc-1"],
+    ));
+    let client_old = secret_of(&admin(&db, &["add-client", "--id", "partner"]));
+    let server = serve(&db, "client,chain,location").await;
+    let with = |client: &str, chain: &str, location: &str| {
+        [
+            ("X-Client-ID", "partner".to_owned()),
+            ("X-Client-Secret", client.to_owned()),
+            ("X-Chain-ID", "chain-1".to_owned()),
+            ("X-Chain-Secret", chain.to_owned()),
+            ("X-Location-ID", "loc-1".to_owned()),
+            ("X-Location-Secret", location.to_owned()),
+        ]
+    };
+    let status = |headers: [(&'static str, String); 6]| {
+        let server = &server;
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            server.status_with(&headers).await
+        }
+    };
+    assert_eq!(
+        status(with(&client_old, &chain_old, &location_old)).await,
+        200
+    );
+
+    let chain_new = secret_of(&admin(&db, &["rotate-secret", "--chain", "chain-1"]));
+    assert_ne!(chain_new, chain_old);
+    assert_eq!(
+        status(with(&client_old, &chain_old, &location_old)).await,
+        401
+    );
+    assert_eq!(
+        status(with(&client_old, &chain_new, &location_old)).await,
+        200
+    );
+
+    let location_new = secret_of(&admin(&db, &["rotate-secret", "--location", "loc-1"]));
+    assert_ne!(location_new, location_old);
+    assert_eq!(
+        status(with(&client_old, &chain_new, &location_old)).await,
+        401
+    );
+    assert_eq!(
+        status(with(&client_old, &chain_new, &location_new)).await,
+        200
+    );
+
+    let client_new = secret_of(&admin(&db, &["rotate-secret", "--client", "partner"]));
+    assert_ne!(client_new, client_old);
+    assert_eq!(
+        status(with(&client_old, &chain_new, &location_new)).await,
+        401
+    );
+    assert_eq!(
+        status(with(&client_new, &chain_new, &location_new)).await,
+        200
+    );
+
+    // A chosen secret is printed as given.
+    let chosen = "chosen-secret-0123456789-abcdefgh";
+    let run = admin(
+        &db,
+        &["rotate-secret", "--chain", "chain-1", "--secret", chosen],
+    );
+    assert_eq!(secret_of(&run), chosen);
+    assert_eq!(status(with(&client_new, chosen, &location_new)).await, 200);
+}
+
+#[test]
+fn rotating_the_secret_of_an_unknown_id_fails() {
+    let db = Db::new();
+    secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    for (flag, id) in [
+        ("--chain", "no-such-chain"),
+        ("--location", "no-such-location"),
+        ("--client", "no-such-client"),
+    ] {
+        let run = admin(&db, &["rotate-secret", flag, id]);
+        assert_fails(&run, &[id]);
+    }
+    // Naming no target at all is a usage error.
+    let run = admin(&db, &["rotate-secret"]);
+    assert!(!run.success);
+    assert_eq!(run.stdout, "");
+}
+
+#[actix_web::test]
+async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
+    let db = Db::new();
+    let run = admin(
+        &db,
+        &[
+            "add-chain",
+            "--id",
+            "chain-1",
+            "--secret",
+            "fifteen-chars-x",
+        ],
+    );
+    assert_fails(&run, &["secret"]);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 0);
+    // 16 is enough, and is printed back as the secret.
+    let run = admin(
+        &db,
+        &[
+            "add-chain",
+            "--id",
+            "chain-1",
+            "--secret",
+            "sixteen-chars-xy",
+        ],
+    );
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(run.stdout, "sixteen-chars-xy\n");
+    // Rotating to a short secret is refused and keeps the old one.
+    let run = admin(
+        &db,
+        &["rotate-secret", "--chain", "chain-1", "--secret", "short"],
+    );
+    assert_fails(&run, &["secret"]);
+    let server = serve(&db, "chain").await;
+    let status = server
+        .status_with(&[
+            ("X-Chain-ID", "chain-1"),
+            ("X-Chain-Secret", "sixteen-chars-xy"),
+        ])
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn migrate_succeeds_twice() {
+    let db = Db::new();
+    for _ in 0..2 {
+        let run = guestpass(&["migrate", "--database-url", &db.url]);
+        assert!(run.success, "stderr: {}", run.stderr);
+    }
+    for table in ["chains", "locations", "clients", "guest_passes", "checkins"] {
+        assert_eq!(db.count(&format!("SELECT COUNT(*) AS n FROM {table}")), 0);
+    }
+    // And on a database that already holds data, nothing is lost.
+    secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let run = guestpass(&["migrate", "--database-url", &db.url]);
+    assert!(run.success, "stderr: {}", run.stderr);
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 1);
+}
+
+/// A chain and a location, then passes straight in the table: one that ended
+/// 40 days ago (with a check-in), one 2 days ago, one active (with a
+/// check-in), one upcoming. Returns their ids in that order.
+fn with_passes(db: &Db) -> [&'static str; 4] {
+    let run = guestpass(&["migrate", "--database-url", &db.url]);
+    assert!(run.success, "stderr: {}", run.stderr);
+    secret_of(&admin(db, &["add-chain", "--id", "chain-1"]));
+    secret_of(&admin(
+        db,
+        &["add-location", "--chain", "chain-1", "--id", "loc-1"],
+    ));
+    let now = epoch_now();
+    let day = 86_400;
+    let passes = [
+        ("old", now - 47 * day, now - 40 * day, "CODE222222"),
+        ("recent", now - 9 * day, now - 2 * day, "CODE333333"),
+        ("active", now - day, now + 6 * day, "CODE444444"),
+        ("upcoming", now + day, now + 8 * day, "CODE555555"),
+    ];
+    for (id, from, until, code) in passes {
+        db.sql(&format!(
+            "INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
+             email_key, phone, valid_from, valid_until, checkin_code, created_at) VALUES \
+             ('{id}', 'chain-1', 'loc-1', 'Jane', 'Doe', '{id}@example.com', '{id}@example.com', \
+             NULL, {from}, {until}, '{code}', {from})"
+        ));
+    }
+    for (checkin, pass, at) in [
+        ("checkin-old", "old", now - 45 * day),
+        ("checkin-active", "active", now - 3600),
+    ] {
+        db.sql(&format!(
+            "INSERT INTO checkins (id, guest_pass_id, location_id, checked_in_at) \
+             VALUES ('{checkin}', '{pass}', 'loc-1', {at})"
+        ));
+    }
+    ["old", "recent", "active", "upcoming"]
+}
+
+fn prune(db: &Db, args: &[&str]) -> Run {
+    let mut all = vec!["prune", "--database-url", db.url.as_str()];
+    all.extend_from_slice(args);
+    let run = guestpass(&all);
+    assert!(run.success, "stderr: {}", run.stderr);
+    run
+}
+
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn prune_dry_run_counts_and_deletes_nothing() {
+    let db = Db::new();
+    let all = with_passes(&db);
+    let run = prune(&db, &["--expired-before", "30", "--dry-run"]);
+    assert_eq!(first_number(&run.stdout), Some(1), "{}", run.stdout);
+    assert_eq!(db.pass_ids(), sorted(&all));
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM checkins"), 2);
+    let run = prune(&db, &["--expired-before", "0", "--dry-run"]);
+    assert_eq!(first_number(&run.stdout), Some(2), "{}", run.stdout);
+    assert_eq!(db.pass_ids(), sorted(&all));
+}
+
+#[test]
+fn prune_deletes_passes_that_ended_before_the_cutoff_with_their_checkins() {
+    let db = Db::new();
+    let [_old, recent, active, upcoming] = with_passes(&db);
+    let run = prune(&db, &["--expired-before", "30"]);
+    assert_eq!(first_number(&run.stdout), Some(1), "{}", run.stdout);
+    assert_eq!(db.pass_ids(), sorted(&[recent, active, upcoming]));
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM checkins WHERE guest_pass_id = 'old'"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) AS n FROM checkins WHERE guest_pass_id = 'active'"),
+        1
+    );
+    // Nothing left that old: a second run deletes nothing.
+    let run = prune(&db, &["--expired-before", "30"]);
+    assert_eq!(first_number(&run.stdout), Some(0), "{}", run.stdout);
+    assert_eq!(db.pass_ids(), sorted(&[recent, active, upcoming]));
+}
+
+#[test]
+fn prune_with_zero_days_deletes_every_ended_pass_but_never_an_active_or_upcoming_one() {
+    let db = Db::new();
+    let [_old, _recent, active, upcoming] = with_passes(&db);
+    let run = prune(&db, &["--expired-before", "0"]);
+    assert_eq!(first_number(&run.stdout), Some(2), "{}", run.stdout);
+    assert_eq!(db.pass_ids(), sorted(&[active, upcoming]));
+    assert_eq!(db.count("SELECT COUNT(*) AS n FROM checkins"), 1);
+    let run = prune(&db, &["--expired-before", "0"]);
+    assert_eq!(first_number(&run.stdout), Some(0), "{}", run.stdout);
+    assert_eq!(db.pass_ids(), sorted(&[active, upcoming]));
+}
+
+#[test]
+fn prune_refuses_a_negative_or_missing_day_count() {
+    let db = Db::new();
+    let all = with_passes(&db);
+    for args in [
+        vec!["prune", "--database-url", db.url.as_str()],
+        vec![
+            "prune",
+            "--database-url",
+            db.url.as_str(),
+            "--expired-before",
+            "-1",
+        ],
+        vec![
+            "prune",
+            "--database-url",
+            db.url.as_str(),
+            "--expired-before",
+            "soon",
+        ],
+    ] {
+        let run = guestpass(&args);
+        assert!(!run.success, "{args:?}: {}", run.stdout);
+    }
+    assert_eq!(db.pass_ids(), sorted(&all));
+}
+
+#[actix_web::test]
+async fn secrets_printed_by_admin_work_against_the_server() {
+    let db = Db::new();
+    let chain = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    let location = secret_of(&admin(
+        &db,
+        &["add-location", "--chain", "chain-1", "--id", "loc-1"],
+    ));
+    let client = secret_of(&admin(&db, &["add-client", "--id", "partner"]));
+    for (levels, headers, wrong) in [
+        (
+            "chain",
+            [
+                ("X-Chain-ID", "chain-1"),
+                ("X-Chain-Secret", chain.as_str()),
+            ],
+            ("X-Chain-ID", "chain-1"),
+        ),
+        (
+            "location",
+            [
+                ("X-Location-ID", "loc-1"),
+                ("X-Location-Secret", location.as_str()),
+            ],
+            ("X-Location-ID", "loc-1"),
+        ),
+        (
+            "client",
+            [
+                ("X-Client-ID", "partner"),
+                ("X-Client-Secret", client.as_str()),
+            ],
+            ("X-Client-ID", "partner"),
+        ),
+    ] {
+        let server = serve(&db, levels).await;
+        assert_eq!(server.status_with(&headers).await, 200, "{levels}");
+        let wrong_secret = [wrong, (headers[1].0, "not-the-secret-0123456789")];
+        assert_eq!(server.status_with(&wrong_secret).await, 401, "{levels}");
+    }
+}
