@@ -39,6 +39,7 @@ impl Config {
                 pool_size,
                 pool_timeout: Duration::from_millis(5000),
                 sqlite_synchronous: SqliteSync::Full,
+                min_idle: 1,
             },
             base_path: "/members/v1.0".into(),
             auth_levels: AuthLevels::default(),

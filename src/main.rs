@@ -67,7 +67,8 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 fn open_store(database_url: &str) -> Result<Store, String> {
-    let config = guestpass::config::Config::new(database_url);
+    let mut config = guestpass::config::Config::new(database_url);
+    config.store.min_idle = 0;
     Store::open(&config.store).map_err(|e| e.to_string())
 }
 

@@ -32,6 +32,10 @@ pub struct StoreConfig {
     pub pool_timeout: Duration,
     /// SQLite `synchronous`: `FULL` survives power loss, `NORMAL` only a crash.
     pub sqlite_synchronous: SqliteSync,
+    /// Connections the pool keeps open while idle. One-shot commands use 0:
+    /// a pool thread still refilling inside libpq when the process exits can
+    /// crash it.
+    pub min_idle: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -153,7 +157,7 @@ impl Store {
         if is_postgres_url(&config.database_url) {
             let pool = Pool::builder()
                 .max_size(config.pool_size.max(1))
-                .min_idle(Some(1))
+                .min_idle(Some(config.min_idle))
                 .connection_timeout(timeout)
                 .connection_customizer(Box::new(PgSetup {
                     statement_timeout_ms: timeout.as_millis().max(1000) * 2,
@@ -169,7 +173,7 @@ impl Store {
             };
             let readers = Pool::builder()
                 .max_size(config.pool_size.max(1))
-                .min_idle(Some(1))
+                .min_idle(Some(config.min_idle))
                 .connection_timeout(timeout)
                 .connection_customizer(Box::new(setup))
                 .build(ConnectionManager::new(&config.database_url))

@@ -31,13 +31,13 @@ pub fn find_credential(
         PrincipalKind::Client => clients::table
             .find(id)
             .select((clients::id, clients::secret_salt, clients::secret_hash))
-            .first::<(String, String, String)>(conn)
+            .get_result::<(String, String, String)>(conn)
             .optional()?
             .map(|(id, salt, hash)| (id, None, salt, hash)),
         PrincipalKind::Chain => chains::table
             .find(id)
             .select((chains::id, chains::secret_salt, chains::secret_hash))
-            .first::<(String, String, String)>(conn)
+            .get_result::<(String, String, String)>(conn)
             .optional()?
             .map(|(id, salt, hash)| (id, None, salt, hash)),
         PrincipalKind::Location => locations::table
@@ -48,7 +48,7 @@ pub fn find_credential(
                 locations::secret_salt,
                 locations::secret_hash,
             ))
-            .first::<(String, String, String, String)>(conn)
+            .get_result::<(String, String, String, String)>(conn)
             .optional()?
             .map(|(id, chain, salt, hash)| (id, Some(chain), salt, hash)),
     };
@@ -82,7 +82,7 @@ pub fn find_location(conn: &mut Conn, id: &str) -> QueryResult<Option<LocationRo
     locations::table
         .find(id)
         .select((locations::id, locations::chain_id))
-        .first::<(String, String)>(conn)
+        .get_result::<(String, String)>(conn)
         .optional()
         .map(|row| row.map(|(id, chain_id)| LocationRow { id, chain_id }))
 }
@@ -145,21 +145,22 @@ fn scoped<'a>(query: PassQuery<'a>, scope: &'a Scope) -> PassQuery<'a> {
     }
 }
 
-/// One of three static statements per lookup (not a boxed query): diesel
-/// caches the prepared statement of each, and these are the hot paths.
-macro_rules! scoped_first {
+/// One of three static statements per lookup (not a boxed query), so diesel
+/// caches each prepared statement; and no `LIMIT ?` (the key is unique):
+/// SQLite 3.47+ reads a bound LIMIT while planning, which makes every rebind
+/// re-prepare the statement — 40% of a point read's time.
+macro_rules! scoped_single {
     ($query:expr, $scope:expr, $conn:expr) => {
         match $scope {
-            Scope::Deployment => $query.first($conn).optional(),
+            Scope::Deployment => $query.load($conn),
             Scope::Chain(chain) => $query
                 .filter(guest_passes::chain_id.eq(chain))
-                .first($conn)
-                .optional(),
+                .load($conn),
             Scope::Location(location) => $query
                 .filter(guest_passes::location_id.eq(location))
-                .first($conn)
-                .optional(),
+                .load($conn),
         }
+        .map(|rows: Vec<GuestPassRow>| rows.into_iter().next())
     };
 }
 
@@ -167,7 +168,7 @@ pub fn find_pass(conn: &mut Conn, id: &str, scope: &Scope) -> QueryResult<Option
     let query = guest_passes::table
         .filter(guest_passes::id.eq(id))
         .select(GuestPassRow::as_select());
-    scoped_first!(query, scope, conn)
+    scoped_single!(query, scope, conn)
 }
 
 pub fn find_pass_by_code(
@@ -178,7 +179,7 @@ pub fn find_pass_by_code(
     let query = guest_passes::table
         .filter(guest_passes::checkin_code.eq(code))
         .select(GuestPassRow::as_select());
-    scoped_first!(query, scope, conn)
+    scoped_single!(query, scope, conn)
 }
 
 fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: i64) -> PassQuery<'a> {
@@ -226,7 +227,7 @@ pub fn search(
 ) -> QueryResult<(Vec<GuestPassRow>, i64)> {
     let total = filtered(scope, filter, now)
         .select(count_star())
-        .first::<i64>(conn)?;
+        .get_result::<i64>(conn)?;
     if total <= filter.offset {
         return Ok((Vec::new(), total));
     }
@@ -303,7 +304,7 @@ pub fn count_prunable(conn: &mut Conn, before: i64) -> QueryResult<i64> {
     guest_passes::table
         .filter(guest_passes::valid_until.lt(before))
         .select(count_star())
-        .first(conn)
+        .get_result(conn)
 }
 
 pub fn insert_principal(
@@ -376,7 +377,10 @@ pub fn insert_passes(conn: &mut Conn, rows: &[GuestPassRow]) -> QueryResult<usiz
         .execute(conn)
 }
 
-/// Refreshes the planner's statistics after a bulk load.
+/// Refreshes the planner's statistics after a bulk load, where that helps.
 pub fn analyze(conn: &mut Conn) -> QueryResult<()> {
-    diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE")
+    match ANALYZE_AFTER_BULK_LOAD {
+        Some(sql) => diesel::connection::SimpleConnection::batch_execute(conn, sql),
+        None => Ok(()),
+    }
 }
