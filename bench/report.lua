@@ -38,7 +38,7 @@ end
 
 function utc(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
 
-local thread_seed = 0
+thread_seed = 0
 function init(args)
   math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 100000)
   thread_seed = math.random(1, 2^30)

@@ -215,8 +215,7 @@ async fn observe(
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.to_str().is_ok())
         .cloned()
         .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .unwrap_or(HeaderValue::from_static("-"))
+            HeaderValue::from_str(&crate::ids::new_uuid()).unwrap_or(HeaderValue::from_static("-"))
         });
     let method = req.method().clone();
     let path = req.path().to_owned();

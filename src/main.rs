@@ -19,9 +19,10 @@ async fn main() -> ExitCode {
     } else {
         "warn"
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
-        .init();
-    match run(cli.command).await {
+    guestpass::logging::init(default_level);
+    let result = run(cli.command).await;
+    guestpass::logging::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("guestpass: {message}");
