@@ -126,13 +126,16 @@ fn unauthorized(level: AccessLevel, header: &'static str) -> ApiError {
     ApiError::Unauthorized { level, header }
 }
 
-type CacheKey = (PrincipalKind, String);
+/// Principal id → (when it was read, its credential).
+type CredentialCache = HashMap<String, (Instant, Arc<CredentialRow>)>;
 
 pub struct Authenticator {
     levels: AuthLevels,
     store: Store,
     ttl: Duration,
-    cache: RwLock<HashMap<CacheKey, (Instant, CredentialRow)>>,
+    /// Per kind (client, chain, location), so a lookup borrows the header's
+    /// value instead of allocating a key; rows are shared, not copied.
+    cache: [RwLock<CredentialCache>; 3],
     clients: RwLock<Option<(Instant, Arc<Vec<CredentialRow>>)>>,
 }
 
@@ -144,7 +147,7 @@ impl Authenticator {
             levels,
             store,
             ttl,
-            cache: RwLock::new(HashMap::new()),
+            cache: Default::default(),
             clients: RwLock::new(None),
         }
     }
@@ -176,7 +179,6 @@ impl Authenticator {
         if self.levels.client {
             self.verify_client(req).await?;
         }
-        let mut chain = None;
         if self.levels.chain {
             let row = self
                 .verify(
@@ -188,7 +190,6 @@ impl Authenticator {
                 )
                 .await?;
             scope = Scope::Chain(row.id.clone());
-            chain = Some(row.id);
         }
         if self.levels.location {
             let row = self
@@ -200,8 +201,7 @@ impl Authenticator {
                     X_LOCATION_SECRET,
                 )
                 .await?;
-            scope = Scope::Location(row.id);
-            let _ = chain;
+            scope = Scope::Location(row.id.clone());
         }
 
         let user_id = match req.headers().get(X_USER_ID).map(|v| v.to_str()) {
@@ -220,7 +220,7 @@ impl Authenticator {
         level: AccessLevel,
         id_header: &'static str,
         secret_header: &'static str,
-    ) -> Result<CredentialRow, ApiError> {
+    ) -> Result<Arc<CredentialRow>, ApiError> {
         let Header::Value(id) = header(req, id_header) else {
             return Err(unauthorized(level, id_header));
         };
@@ -280,9 +280,9 @@ impl Authenticator {
             .credential(PrincipalKind::Location, id)
             .await?
             .and_then(|row| {
-                row.chain_id.map(|chain_id| LocationRow {
-                    id: row.id,
-                    chain_id,
+                row.chain_id.as_ref().map(|chain_id| LocationRow {
+                    id: row.id.clone(),
+                    chain_id: chain_id.clone(),
                 })
             }))
     }
@@ -291,28 +291,29 @@ impl Authenticator {
         &self,
         kind: PrincipalKind,
         id: &str,
-    ) -> Result<Option<CredentialRow>, ApiError> {
-        let key = (kind, id.to_owned());
-        if let Ok(cache) = self.cache.read() {
-            if let Some((at, row)) = cache.get(&key) {
+    ) -> Result<Option<Arc<CredentialRow>>, ApiError> {
+        let slot = &self.cache[kind as usize];
+        if let Ok(cache) = slot.read() {
+            if let Some((at, row)) = cache.get(id) {
                 if at.elapsed() < self.ttl {
                     return Ok(Some(row.clone()));
                 }
             }
         }
-        let lookup = key.1.clone();
+        let lookup = id.to_owned();
         let row = read!(&self.store, |conn, q| q::find_credential(
             conn, kind, &lookup
-        ))?;
+        ))?
+        .map(Arc::new);
         if let (Some(row), false) = (&row, self.ttl.is_zero()) {
-            if let Ok(mut cache) = self.cache.write() {
+            if let Ok(mut cache) = slot.write() {
                 if cache.len() >= MAX_CACHED {
                     cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
                     if cache.len() >= MAX_CACHED {
                         cache.clear();
                     }
                 }
-                cache.insert(key, (Instant::now(), row.clone()));
+                cache.insert(id.to_owned(), (Instant::now(), row.clone()));
             }
         }
         Ok(row)

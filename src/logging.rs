@@ -1,15 +1,16 @@
 //! Logging: env_logger's format and filters (`RUST_LOG`), written to standard
 //! error by a background thread, so a request never waits for a write(2):
-//! under load, lines are written in batches; when idle, at once.
+//! lines are written in batches, every few milliseconds.
 
 use std::io::{self, BufWriter, Write};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Lines waiting beyond this many make the logging request wait: backpressure
 /// rather than unbounded memory or silently lost lines.
 const QUEUE: usize = 16 * 1024;
+const WRITE_EVERY: Duration = Duration::from_millis(10);
 
 enum Message {
     Line(Vec<u8>),
@@ -59,21 +60,29 @@ pub fn flush() {
     }
 }
 
+/// Wakes every few milliseconds and writes whatever queued up. Never waiting
+/// on the channel means a logging thread never has to wake this one (a futex
+/// call per line on the request path); lines reach stderr at most
+/// `WRITE_EVERY` late.
 fn write_lines(lines: Receiver<Message>) {
     let mut out = BufWriter::with_capacity(64 * 1024, io::stderr());
-    while let Ok(message) = lines.recv() {
-        let mut next = Some(message);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Line(line) => {
+    loop {
+        std::thread::sleep(WRITE_EVERY);
+        loop {
+            match lines.try_recv() {
+                Ok(Message::Line(line)) => {
                     let _ = out.write_all(&line);
                 }
-                Message::Flush(ack) => {
+                Ok(Message::Flush(ack)) => {
                     let _ = out.flush();
                     let _ = ack.send(());
                 }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = out.flush();
+                    return;
+                }
             }
-            next = lines.try_recv().ok();
         }
         let _ = out.flush();
     }

@@ -56,7 +56,7 @@ pub async fn checkin(
         .ok_or_else(|| ApiError::location_not_found(location_id.as_str()))?;
     let now = UtcTimestamp::now();
     let checkin = CheckinRow {
-        id: crate::ids::new_uuid(),
+        id: crate::ids::new_ordered_uuid(),
         guest_pass_id: String::new(),
         location_id: location.id,
         checked_in_at: now.epoch_seconds(),

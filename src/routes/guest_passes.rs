@@ -70,7 +70,7 @@ pub async fn create(
         .filter(|location| caller.scope.contains(location))
         .ok_or_else(|| ApiError::location_not_found(new.location_id.as_str()))?;
     let row = GuestPassRow {
-        id: crate::ids::new_uuid(),
+        id: crate::ids::new_ordered_uuid(),
         chain_id: location.chain_id,
         location_id: location.id,
         first_name: new.first_name.into_string(),

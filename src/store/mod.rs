@@ -186,9 +186,24 @@ impl Store {
             }
             .apply(&mut conn)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
+            // The writer touches index pages all over the table: keep more of
+            // them in memory than SQLite's 2 MB default. Its automatic
+            // checkpoint waits for 32 MB of WAL instead of 4 MB (a page changed
+            // by many commits is copied back once), and by then the background
+            // checkpointer has copied most of it.
+            conn.batch_execute("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8000;")
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            let mut checkpoint = SqliteConnection::establish(&config.database_url)
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            SqliteSetup {
+                query_only: false,
+                ..setup
+            }
+            .apply(&mut checkpoint)
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
             Ok(Store::Sqlite {
                 readers,
-                writer: writer::Writer::start(conn, timeout),
+                writer: writer::Writer::start(conn, checkpoint, timeout),
             })
         }
     }

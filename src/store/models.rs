@@ -84,7 +84,7 @@ pub struct SearchFilter {
 /// Which principal table a credential lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
-    Client,
-    Chain,
-    Location,
+    Client = 0,
+    Chain = 1,
+    Location = 2,
 }
