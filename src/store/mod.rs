@@ -4,6 +4,7 @@
 //! SQLite single writer and the mapping of database failures to `ApiError`.
 
 pub mod models;
+pub mod pool;
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;
@@ -13,13 +14,14 @@ use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiError;
 use models::GuestPassRow;
+use pool::{Manager, Pooled};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -75,10 +77,10 @@ pub fn is_postgres_url(url: &str) -> bool {
 #[derive(Clone)]
 pub enum Store {
     Sqlite {
-        readers: Pool<ConnectionManager<SqliteConnection>>,
+        readers: Pool<Manager<SqliteConnection>>,
         writer: writer::Writer,
     },
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<Manager<PgConnection>>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,9 +105,10 @@ impl SqliteSetup {
     }
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+impl CustomizeConnection<Pooled<SqliteConnection>, diesel::r2d2::Error> for SqliteSetup {
+    fn on_acquire(&self, pooled: &mut Pooled<SqliteConnection>) -> Result<(), diesel::r2d2::Error> {
+        self.apply(&mut pooled.conn)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -114,8 +117,9 @@ struct PgSetup {
     statement_timeout_ms: u128,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSetup {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<Pooled<PgConnection>, diesel::r2d2::Error> for PgSetup {
+    fn on_acquire(&self, pooled: &mut Pooled<PgConnection>) -> Result<(), diesel::r2d2::Error> {
+        let conn = &mut pooled.conn;
         // A hung statement must not hold a pooled connection forever.
         conn.batch_execute(&format!(
             "SET statement_timeout = {}",
@@ -162,7 +166,7 @@ impl Store {
                 .connection_customizer(Box::new(PgSetup {
                     statement_timeout_ms: timeout.as_millis().max(1000) * 2,
                 }))
-                .build(ConnectionManager::new(&config.database_url))
+                .build(Manager::new(&config.database_url))
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
             Ok(Store::Postgres(pool))
         } else {
@@ -176,7 +180,7 @@ impl Store {
                 .min_idle(Some(config.min_idle))
                 .connection_timeout(timeout)
                 .connection_customizer(Box::new(setup))
-                .build(ConnectionManager::new(&config.database_url))
+                .build(Manager::new(&config.database_url))
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
             let mut conn = SqliteConnection::establish(&config.database_url)
                 .map_err(|e| StoreError::Connect(e.to_string()))?;
@@ -255,8 +259,11 @@ macro_rules! read {
                 $crate::store::blocking(move || {
                     use $crate::store::sqlite as $q;
                     let mut pooled = $crate::store::checkout(&pool)?;
-                    let $conn = &mut *pooled;
-                    Ok($body?)
+                    let result = (|| {
+                        let $conn = &mut pooled.conn;
+                        Ok($body?)
+                    })();
+                    pooled.settle(result)
                 })
                 .await
             }
@@ -265,8 +272,11 @@ macro_rules! read {
                 $crate::store::blocking(move || {
                     use $crate::store::postgres as $q;
                     let mut pooled = $crate::store::checkout(&pool)?;
-                    let $conn = &mut *pooled;
-                    Ok($body?)
+                    let result = (|| {
+                        let $conn = &mut pooled.conn;
+                        Ok($body?)
+                    })();
+                    pooled.settle(result)
                 })
                 .await
             }
@@ -292,8 +302,11 @@ macro_rules! write {
                 $crate::store::blocking(move || {
                     use $crate::store::postgres as $q;
                     let mut pooled = $crate::store::checkout(&pool)?;
-                    let $conn = &mut *pooled;
-                    Ok($body?)
+                    let result = (|| {
+                        let $conn = &mut pooled.conn;
+                        Ok($body?)
+                    })();
+                    pooled.settle(result)
                 })
                 .await
             }
