@@ -274,17 +274,24 @@ impl Authenticator {
         }
     }
 
-    /// A location as the scope checks need it, from the same cache.
-    pub async fn location(&self, id: &str) -> Result<Option<LocationRow>, ApiError> {
-        Ok(self
-            .credential(PrincipalKind::Location, id)
+    /// The location `id` if it exists inside `scope`; otherwise the contract's
+    /// 404 for parameter `locationId` (outside the scope reads as unknown).
+    /// Served from the same cache as the credentials.
+    pub async fn location_in_scope(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<LocationRow, ApiError> {
+        self.credential(PrincipalKind::Location, id)
             .await?
             .and_then(|row| {
                 row.chain_id.as_ref().map(|chain_id| LocationRow {
                     id: row.id.clone(),
                     chain_id: chain_id.clone(),
                 })
-            }))
+            })
+            .filter(|location| scope.contains(location))
+            .ok_or_else(|| ApiError::location_not_found(id))
     }
 
     async fn credential(

@@ -50,10 +50,8 @@ pub async fn checkin(
     };
     let location = state
         .auth
-        .location(location_id.as_str())
-        .await?
-        .filter(|location| caller.scope.contains(location))
-        .ok_or_else(|| ApiError::location_not_found(location_id.as_str()))?;
+        .location_in_scope(&caller.scope, location_id.as_str())
+        .await?;
     let now = UtcTimestamp::now();
     let checkin = CheckinRow {
         id: crate::ids::new_ordered_uuid(),

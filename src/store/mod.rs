@@ -249,36 +249,34 @@ where
     web::block(work).await.map_err(ApiError::internal)?
 }
 
+/// Runs `$body` on a pooled connection of `$pool`, off the async workers,
+/// with `$q` bound to the query module `$module`.
+macro_rules! on_pool {
+    ($pool:expr, $module:ident, |$conn:ident, $q:ident| $body:expr) => {{
+        let pool = $pool.clone();
+        $crate::store::blocking(move || {
+            use $crate::store::$module as $q;
+            let mut pooled = $crate::store::checkout(&pool)?;
+            let result = (|| {
+                let $conn = &mut pooled.conn;
+                Ok($body?)
+            })();
+            pooled.settle(result)
+        })
+        .await
+    }};
+}
+
 /// Runs `$body` with `$conn` bound to a connection for reading and `$q` to the
 /// query module of the configured backend.
 macro_rules! read {
     ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
         match $store {
             $crate::store::Store::Sqlite { readers, .. } => {
-                let pool = readers.clone();
-                $crate::store::blocking(move || {
-                    use $crate::store::sqlite as $q;
-                    let mut pooled = $crate::store::checkout(&pool)?;
-                    let result = (|| {
-                        let $conn = &mut pooled.conn;
-                        Ok($body?)
-                    })();
-                    pooled.settle(result)
-                })
-                .await
+                $crate::store::on_pool!(readers, sqlite, |$conn, $q| $body)
             }
             $crate::store::Store::Postgres(pool) => {
-                let pool = pool.clone();
-                $crate::store::blocking(move || {
-                    use $crate::store::postgres as $q;
-                    let mut pooled = $crate::store::checkout(&pool)?;
-                    let result = (|| {
-                        let $conn = &mut pooled.conn;
-                        Ok($body?)
-                    })();
-                    pooled.settle(result)
-                })
-                .await
+                $crate::store::on_pool!(pool, postgres, |$conn, $q| $body)
             }
         }
     };
@@ -298,23 +296,13 @@ macro_rules! write {
                     .await
             }
             $crate::store::Store::Postgres(pool) => {
-                let pool = pool.clone();
-                $crate::store::blocking(move || {
-                    use $crate::store::postgres as $q;
-                    let mut pooled = $crate::store::checkout(&pool)?;
-                    let result = (|| {
-                        let $conn = &mut pooled.conn;
-                        Ok($body?)
-                    })();
-                    pooled.settle(result)
-                })
-                .await
+                $crate::store::on_pool!(pool, postgres, |$conn, $q| $body)
             }
         }
     };
 }
 
-pub(crate) use {read, write};
+pub(crate) use {on_pool, read, write};
 
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> Self {
