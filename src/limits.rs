@@ -106,6 +106,38 @@ mod tests {
         assert_eq!(limit.rejections(), 1);
     }
 
+    fn rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn idle_buckets_are_evicted_so_memory_follows_active_principals() {
+        let limit = RateLimit::new(1000, 1);
+        let before = rss_kib();
+        // 100,000 requests from 10,000 distinct principals.
+        for i in 0..100_000u32 {
+            let _ = limit.check(&Scope::Location(format!("location-{}", i % 10_000)));
+        }
+        let held = limit.buckets();
+        let grown = rss_kib().saturating_sub(before);
+        assert_eq!(held, 10_000);
+        // At 1000/s a bucket is full again after 1 ms: every principal is idle.
+        std::thread::sleep(Duration::from_millis(20));
+        limit.evict_now();
+        assert_eq!(limit.buckets(), 0);
+        eprintln!(
+            "rate limiter: {held} buckets, process RSS grew {grown} KiB; after eviction 0 buckets"
+        );
+    }
+
     #[test]
     fn zero_turns_it_off() {
         let limit = RateLimit::new(0, 0);
