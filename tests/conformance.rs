@@ -11,25 +11,15 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use guestpass::admin::add_principal;
 use guestpass::app::Application;
 use guestpass::config::Config;
 use guestpass::conformance::{self, ConformanceArgs};
-use guestpass::store::models::PrincipalKind;
 use serde_json::{json, Value};
 
-const CHAIN_A: &str = "chain-a";
-const CHAIN_A_SECRET: &str = "chain-a-secret-0123456789";
-const CHAIN_B: &str = "chain-b";
-const CHAIN_B_SECRET: &str = "chain-b-secret-0123456789";
-const LOC_A1: &str = "a-1";
-const LOC_A1_SECRET: &str = "a-1-secret-0123456789abc";
-const LOC_A2: &str = "a-2";
-const LOC_A2_SECRET: &str = "a-2-secret-0123456789abc";
-const LOC_B1: &str = "b-1";
-const LOC_B1_SECRET: &str = "b-1-secret-0123456789abc";
-const CLIENT: &str = "partner";
-const CLIENT_SECRET: &str = "partner-secret-0123456789";
+#[path = "fixtures/principals.rs"]
+#[allow(dead_code)]
+mod principals;
+use principals::*;
 
 // ---- our server ----------------------------------------------------------------
 
@@ -90,41 +80,7 @@ async fn spawn_ours(backend: Backend, levels: &str) -> Ours {
     let application = Application::build(config).expect("build the application");
     let port = application.port();
     let store = application.store().clone();
-    let principals = [
-        (PrincipalKind::Chain, CHAIN_A, None, CHAIN_A_SECRET),
-        (PrincipalKind::Chain, CHAIN_B, None, CHAIN_B_SECRET),
-        (
-            PrincipalKind::Location,
-            LOC_A1,
-            Some(CHAIN_A),
-            LOC_A1_SECRET,
-        ),
-        (
-            PrincipalKind::Location,
-            LOC_A2,
-            Some(CHAIN_A),
-            LOC_A2_SECRET,
-        ),
-        (
-            PrincipalKind::Location,
-            LOC_B1,
-            Some(CHAIN_B),
-            LOC_B1_SECRET,
-        ),
-        (PrincipalKind::Client, CLIENT, None, CLIENT_SECRET),
-    ];
-    for (kind, id, chain, secret) in principals {
-        add_principal(
-            &store,
-            kind,
-            id,
-            None,
-            chain.map(str::to_owned),
-            Some(secret.to_owned()),
-        )
-        .await
-        .expect("provision");
-    }
+    provision(&store).await;
     actix_web::rt::spawn(application.run_until_stopped());
     Ours {
         base_url: format!("http://127.0.0.1:{port}{base_path}"),

@@ -7,27 +7,14 @@ use std::time::Duration;
 use awc::http::Method;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
-use guestpass::admin::add_principal;
 use guestpass::app::Application;
 use guestpass::auth::AuthLevels;
 use guestpass::config::Config;
-use guestpass::store::models::PrincipalKind;
 use serde_json::{json, Value};
 
-pub const CHAIN_A: &str = "chain-a";
-pub const CHAIN_A_SECRET: &str = "chain-a-secret-0123456789";
-pub const CHAIN_B: &str = "chain-b";
-pub const CHAIN_B_SECRET: &str = "chain-b-secret-0123456789";
-pub const LOC_A1: &str = "a-1";
-pub const LOC_A1_SECRET: &str = "a-1-secret-0123456789abc";
-pub const LOC_A2: &str = "a-2";
-pub const LOC_A2_SECRET: &str = "a-2-secret-0123456789abc";
-pub const LOC_B1: &str = "b-1";
-pub const LOC_B1_SECRET: &str = "b-1-secret-0123456789abc";
-pub const CLIENT: &str = "partner";
-pub const CLIENT_SECRET: &str = "partner-secret-0123456789";
-pub const CLIENT_2: &str = "partner-2";
-pub const CLIENT_2_SECRET: &str = "partner-2-secret-0123456";
+#[path = "../fixtures/principals.rs"]
+mod principals;
+pub use principals::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -235,45 +222,6 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         _dir: dir,
         pg_database,
         app_store,
-    }
-}
-
-async fn provision(store: &guestpass::store::Store) {
-    let principals = [
-        (PrincipalKind::Chain, CHAIN_A, None, CHAIN_A_SECRET),
-        (PrincipalKind::Chain, CHAIN_B, None, CHAIN_B_SECRET),
-        (
-            PrincipalKind::Location,
-            LOC_A1,
-            Some(CHAIN_A),
-            LOC_A1_SECRET,
-        ),
-        (
-            PrincipalKind::Location,
-            LOC_A2,
-            Some(CHAIN_A),
-            LOC_A2_SECRET,
-        ),
-        (
-            PrincipalKind::Location,
-            LOC_B1,
-            Some(CHAIN_B),
-            LOC_B1_SECRET,
-        ),
-        (PrincipalKind::Client, CLIENT, None, CLIENT_SECRET),
-        (PrincipalKind::Client, CLIENT_2, None, CLIENT_2_SECRET),
-    ];
-    for (kind, id, chain, secret) in principals {
-        add_principal(
-            store,
-            kind,
-            id,
-            None,
-            chain.map(str::to_owned),
-            Some(secret.to_owned()),
-        )
-        .await
-        .expect("provision");
     }
 }
 
