@@ -1,12 +1,13 @@
-//! The command line: `serve`, `migrate`, `admin`, `prune`. Every option can
-//! also come from the environment variable named beside it.
+//! The command line: `serve`, `migrate`, `admin`, `prune` and `conformance`.
+//! Every option can also come from the environment variable named beside it;
+//! defaults come from `config::defaults`.
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::AuthLevels;
-use crate::config::{default_pool_size, normalize_base_path, Config};
+use crate::config::{default_pool_size, defaults, normalize_base_path, Config};
 use crate::store::SqliteSync;
 
 #[derive(Debug, Parser)]
@@ -42,7 +43,7 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "guestpass.db",
+        default_value = defaults::DATABASE_URL,
         hide_env_values = true
     )]
     pub database_url: String,
@@ -53,23 +54,23 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     /// Address to listen on.
-    #[arg(long, env = "GUESTPASS_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "GUESTPASS_BIND", default_value = defaults::BIND)]
     pub bind: String,
     /// Where the API lives.
-    #[arg(long, env = "GUESTPASS_BASE_PATH", default_value = "/members/v1.0")]
+    #[arg(long, env = "GUESTPASS_BASE_PATH", default_value = defaults::BASE_PATH)]
     pub base_path: String,
     /// Access levels every operation requires: any of client, chain, location, comma-separated.
-    #[arg(long, env = "GUESTPASS_AUTH_LEVELS", default_value = "chain")]
+    #[arg(long, env = "GUESTPASS_AUTH_LEVELS", default_value = defaults::AUTH_LEVELS)]
     pub auth_levels: AuthLevels,
     /// Longest allowed guest pass, validFrom to validUntil, in days.
-    #[arg(long, env = "GUESTPASS_MAX_PERIOD_DAYS", default_value_t = 30,
+    #[arg(long, env = "GUESTPASS_MAX_PERIOD_DAYS", default_value_t = defaults::MAX_PERIOD_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub max_period_days: u32,
-    /// Database connections (SQLite: readers; default 4. PostgreSQL: default 8).
+    /// Database connections (default: SQLite 4 readers, PostgreSQL 8).
     #[arg(long, env = "GUESTPASS_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: Option<u32>,
     /// How long a request waits for the database before it is answered 503.
-    #[arg(long, env = "GUESTPASS_POOL_TIMEOUT_MS", default_value_t = 5000,
+    #[arg(long, env = "GUESTPASS_POOL_TIMEOUT_MS", default_value_t = defaults::POOL_TIMEOUT_MS,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub pool_timeout_ms: u64,
     /// HTTP worker threads (default: one per core).
@@ -77,24 +78,24 @@ pub struct ServeArgs {
     pub workers: Option<u32>,
     /// How long a verified credential is trusted without a database lookup (0 = always look up).
     /// A rotated secret keeps working at most this long.
-    #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = 5)]
+    #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = defaults::CREDENTIAL_CACHE_SECS)]
     pub credential_cache_secs: u64,
     /// SQLite durability: full survives power loss, normal only a process crash.
     #[arg(
         long,
         env = "GUESTPASS_SQLITE_SYNCHRONOUS",
         value_enum,
-        default_value = "full"
+        default_value_t = defaults::SQLITE_SYNCHRONOUS
     )]
     pub sqlite_synchronous: SqliteSync,
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
-    #[arg(long, env = "GUESTPASS_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "GUESTPASS_SHUTDOWN_TIMEOUT_SECS", default_value_t = defaults::SHUTDOWN_TIMEOUT_SECS)]
     pub shutdown_timeout_secs: u64,
     /// Requests per second allowed per authenticated principal (location, else chain, else client); 0 turns limiting off.
-    #[arg(long, env = "GUESTPASS_RATE_LIMIT", default_value_t = 100)]
+    #[arg(long, env = "GUESTPASS_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
     /// How many requests a principal may send at once above the steady rate (0: same as the rate).
-    #[arg(long, env = "GUESTPASS_RATE_BURST", default_value_t = 200)]
+    #[arg(long, env = "GUESTPASS_RATE_BURST", default_value_t = defaults::RATE_BURST)]
     pub rate_burst: u32,
     /// Provision a demo chain, location and client with fixed, documented secrets and print a curl to try.
     #[arg(long, env = "GUESTPASS_DEMO")]

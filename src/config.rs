@@ -1,10 +1,33 @@
 //! The server's typed configuration: what `serve` reads from flags and the
-//! environment, and what tests build directly.
+//! environment, and what tests build directly. `defaults` is the one place
+//! every default is written; the command line shows the same constants.
 
 use std::time::Duration;
 
 use crate::auth::AuthLevels;
 use crate::store::{is_postgres_url, SqliteSync, StoreConfig};
+
+/// Every default of `serve`, used by both `Config::new` and the command line.
+pub mod defaults {
+    pub const DATABASE_URL: &str = "guestpass.db";
+    pub const BIND: &str = "127.0.0.1:8080";
+    pub const BASE_PATH: &str = "/members/v1.0";
+    pub const AUTH_LEVELS: &str = "chain";
+    pub const MAX_PERIOD_DAYS: u32 = 30;
+    /// SQLite readers are cheap and local.
+    pub const SQLITE_POOL_SIZE: u32 = 4;
+    /// PostgreSQL connections cost the server a process each, and more of
+    /// them than cores only adds contention.
+    pub const POSTGRES_POOL_SIZE: u32 = 8;
+    pub const POOL_TIMEOUT_MS: u64 = 5000;
+    /// `FULL` survives power loss.
+    pub const SQLITE_SYNCHRONOUS: super::SqliteSync = super::SqliteSync::Full;
+    pub const CREDENTIAL_CACHE_SECS: u64 = 5;
+    pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+    pub const RATE_LIMIT: u32 = 100;
+    pub const RATE_BURST: u32 = 200;
+    pub const BODY_TIMEOUT_SECS: u64 = 10;
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,34 +56,32 @@ impl Config {
         let database_url = database_url.into();
         let pool_size = default_pool_size(&database_url);
         Self {
-            bind: "127.0.0.1:8080".into(),
+            bind: defaults::BIND.into(),
             store: StoreConfig {
                 database_url,
                 pool_size,
-                pool_timeout: Duration::from_millis(5000),
-                sqlite_synchronous: SqliteSync::Full,
+                pool_timeout: Duration::from_millis(defaults::POOL_TIMEOUT_MS),
+                sqlite_synchronous: defaults::SQLITE_SYNCHRONOUS,
                 min_idle: 1,
             },
-            base_path: "/members/v1.0".into(),
+            base_path: defaults::BASE_PATH.into(),
             auth_levels: AuthLevels::default(),
-            max_period_days: 30,
+            max_period_days: defaults::MAX_PERIOD_DAYS,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            credential_cache: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(30),
-            rate_limit: 0,
-            rate_burst: 0,
-            body_timeout: Duration::from_secs(10),
+            credential_cache: Duration::from_secs(defaults::CREDENTIAL_CACHE_SECS),
+            shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
+            rate_limit: defaults::RATE_LIMIT,
+            rate_burst: defaults::RATE_BURST,
+            body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
         }
     }
 }
 
-/// SQLite readers are cheap and local; PostgreSQL connections cost the server
-/// a process each, and more of them than cores only adds contention.
 pub fn default_pool_size(database_url: &str) -> u32 {
     if is_postgres_url(database_url) {
-        8
+        defaults::POSTGRES_POOL_SIZE
     } else {
-        4
+        defaults::SQLITE_POOL_SIZE
     }
 }
 
@@ -83,5 +104,13 @@ mod tests {
         assert_eq!(normalize_base_path("/members/v1.0"), "/members/v1.0");
         assert_eq!(normalize_base_path("members/v1.0/"), "/members/v1.0");
         assert_eq!(normalize_base_path("/"), "");
+    }
+
+    #[test]
+    fn the_default_levels_parse() {
+        assert_eq!(
+            defaults::AUTH_LEVELS.parse::<AuthLevels>(),
+            Ok(AuthLevels::default())
+        );
     }
 }

@@ -1,14 +1,15 @@
 //! `ApiError`: every cause of the blueprint, and the only place that writes
-//! its error envelopes.
+//! its error envelopes. Cause and reason strings are the serde names of the
+//! enums below, never typed by hand.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::Reason;
+use crate::domain::{CheckinFailure, FieldErrors, Reason};
+use crate::store::StoreError;
 
 /// The authentication level a 401 names in `accessLevel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -19,38 +20,20 @@ pub enum AccessLevel {
     Location,
 }
 
-/// Parameter name → reason, reported all together in one 400.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<String, Reason>);
-
-impl FieldErrors {
-    pub fn add(&mut self, parameter: &str, reason: Reason) {
-        self.0.entry(parameter.to_owned()).or_insert(reason);
-    }
-
-    /// Records the reason of a failed parse and keeps the value of a good one,
-    /// so every field of a body is checked before anything is reported.
-    pub fn check<T>(&mut self, parameter: &str, parsed: Result<T, Reason>) -> Option<T> {
-        parsed.map_err(|reason| self.add(parameter, reason)).ok()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::BadRequest(self))
-        }
-    }
-
-    pub fn single(parameter: &str, reason: Reason) -> ApiError {
-        let mut errors = Self::default();
-        errors.add(parameter, reason);
-        ApiError::BadRequest(errors)
-    }
+/// The blueprint's `cause` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cause {
+    BadRequest,
+    UnauthorizedAccess,
+    EntityNotFound,
+    ResourceNotFound,
+    MethodNotAllowed,
+    GuestPassAlreadyCreated,
+    CheckinFailed,
+    RateLimitsExceeded,
+    InternalUnexpectedError,
+    SystemUnavailable,
 }
 
 /// The 422 cause/reason pairs; only those the contract defines per operation exist.
@@ -60,13 +43,49 @@ pub enum Unprocessable {
     CheckinFailed(CheckinFailure),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum CheckinFailure {
-    GuestPassCancelled,
-    GuestPassExpired,
-    GuestPassNotYetValid,
-    WrongLocation,
+/// A 422's `reason`: for a cause without sub-reasons, the cause itself.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum UnprocessableReason {
+    Cause(Cause),
+    Checkin(CheckinFailure),
+}
+
+impl Unprocessable {
+    fn cause(self) -> Cause {
+        match self {
+            Self::GuestPassAlreadyCreated => Cause::GuestPassAlreadyCreated,
+            Self::CheckinFailed(_) => Cause::CheckinFailed,
+        }
+    }
+
+    fn reason(self) -> UnprocessableReason {
+        match self {
+            Self::CheckinFailed(failure) => UnprocessableReason::Checkin(failure),
+            other => UnprocessableReason::Cause(other.cause()),
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::GuestPassAlreadyCreated => {
+                "Cannot create a guest pass for this email at this location: \
+                 a guest pass overlapping the period was already created"
+            }
+            Self::CheckinFailed(CheckinFailure::GuestPassCancelled) => {
+                "Cannot check in: the guest pass was cancelled"
+            }
+            Self::CheckinFailed(CheckinFailure::GuestPassExpired) => {
+                "Cannot check in: the guest pass has expired"
+            }
+            Self::CheckinFailed(CheckinFailure::GuestPassNotYetValid) => {
+                "Cannot check in: the guest pass is not valid yet"
+            }
+            Self::CheckinFailed(CheckinFailure::WrongLocation) => {
+                "Cannot check in: the guest pass is for another location"
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +105,7 @@ pub enum ApiError {
     #[error("no such endpoint")]
     ResourceNotFound,
     #[error("method not allowed")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: String },
     #[error("unprocessable: {0:?}")]
     Unprocessable(Unprocessable),
     #[error("rate limit exceeded")]
@@ -126,6 +145,31 @@ impl ApiError {
             format!("Location '{}' is not found", clip(id)),
         )
     }
+
+    pub fn bad_request(parameter: &str, reason: Reason) -> Self {
+        Self::BadRequest(FieldErrors::single(parameter, reason))
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::BadRequest(errors)
+    }
+}
+
+impl From<Unprocessable> for ApiError {
+    fn from(unprocessable: Unprocessable) -> Self {
+        Self::Unprocessable(unprocessable)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            other => Self::Internal(other.to_string()),
+        }
+    }
 }
 
 /// Echoing a multi-kilobyte path segment back would only help an attacker.
@@ -140,15 +184,15 @@ fn clip(id: &str) -> String {
 #[serde(rename_all = "camelCase")]
 struct Envelope<'a> {
     message: &'a str,
-    cause: &'a str,
+    cause: Cause,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a BTreeMap<String, Reason>>,
+    errors: Option<&'a std::collections::BTreeMap<String, Reason>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access_level: Option<AccessLevel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parameter: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+    reason: Option<UnprocessableReason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,7 +200,7 @@ struct Envelope<'a> {
 }
 
 impl Envelope<'_> {
-    fn new<'a>(message: &'a str, cause: &'a str) -> Envelope<'a> {
+    fn new(message: &str, cause: Cause) -> Envelope<'_> {
         Envelope {
             message,
             cause,
@@ -188,78 +232,53 @@ impl ResponseError for ApiError {
         let unauthorized;
         let envelope = match self {
             Self::BadRequest(errors) => Envelope {
-                errors: Some(&errors.0),
-                ..Envelope::new("Bad Request", "badRequest")
+                errors: Some(errors.as_map()),
+                ..Envelope::new("Bad Request", Cause::BadRequest)
             },
             Self::Unauthorized { level, .. } => {
                 unauthorized = self.to_string();
                 Envelope {
                     access_level: Some(*level),
-                    ..Envelope::new(&unauthorized, "unauthorizedAccess")
+                    ..Envelope::new(&unauthorized, Cause::UnauthorizedAccess)
                 }
             }
             Self::EntityNotFound { parameter, message } => Envelope {
                 parameter: Some(parameter),
-                ..Envelope::new(message, "entityNotFound")
+                ..Envelope::new(message, Cause::EntityNotFound)
             },
-            Self::ResourceNotFound => {
-                Envelope::new("Requested endpoint is not supported", "resourceNotFound")
-            }
+            Self::ResourceNotFound => Envelope::new(
+                "Requested endpoint is not supported",
+                Cause::ResourceNotFound,
+            ),
             Self::MethodNotAllowed { .. } => Envelope::new(
                 "The method is not supported for this endpoint; see the Allow header",
-                "methodNotAllowed",
+                Cause::MethodNotAllowed,
             ),
-            Self::Unprocessable(Unprocessable::GuestPassAlreadyCreated) => Envelope {
-                reason: Some("guestPassAlreadyCreated"),
-                ..Envelope::new(
-                    "Cannot create a guest pass for this email at this location: \
-                     a guest pass overlapping the period was already created",
-                    "guestPassAlreadyCreated",
-                )
+            Self::Unprocessable(what) => Envelope {
+                reason: Some(what.reason()),
+                ..Envelope::new(what.message(), what.cause())
             },
-            Self::Unprocessable(Unprocessable::CheckinFailed(failure)) => {
-                let (reason, message) = match failure {
-                    CheckinFailure::GuestPassCancelled => (
-                        "guestPassCancelled",
-                        "Cannot check in: the guest pass was cancelled",
-                    ),
-                    CheckinFailure::GuestPassExpired => (
-                        "guestPassExpired",
-                        "Cannot check in: the guest pass has expired",
-                    ),
-                    CheckinFailure::GuestPassNotYetValid => (
-                        "guestPassNotYetValid",
-                        "Cannot check in: the guest pass is not valid yet",
-                    ),
-                    CheckinFailure::WrongLocation => (
-                        "wrongLocation",
-                        "Cannot check in: the guest pass is for another location",
-                    ),
-                };
-                Envelope {
-                    reason: Some(reason),
-                    ..Envelope::new(message, "checkinFailed")
-                }
-            }
             Self::RateLimited { .. } => Envelope::new(
                 "Rate limit exceeded. Retry after the number of seconds in the Retry-After header",
-                "rateLimitsExceeded",
+                Cause::RateLimitsExceeded,
             ),
-            Self::Internal(_) => Envelope::new("Internal Server Error", "internalUnexpectedError"),
+            Self::Internal(_) => {
+                Envelope::new("Internal Server Error", Cause::InternalUnexpectedError)
+            }
             Self::Unavailable(_) => Envelope::new(
                 "The service is temporarily unavailable; retry with exponential backoff",
-                "systemUnavailable",
+                Cause::SystemUnavailable,
             ),
             Self::DatabaseDown => Envelope {
                 status: Some("DOWN"),
                 database: Some("DOWN"),
-                ..Envelope::new("The database does not answer", "systemUnavailable")
+                ..Envelope::new("The database does not answer", Cause::SystemUnavailable)
             },
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, *allow));
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             Self::RateLimited { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
@@ -301,6 +320,18 @@ mod tests {
         assert_eq!(
             body_of(e).await,
             r#"{"message":"X-Location-Secret is invalid","cause":"unauthorizedAccess","accessLevel":"location"}"#
+        );
+    }
+
+    #[actix_web::test]
+    async fn unprocessable_pairs_carry_their_cause_and_reason() {
+        assert_eq!(
+            body_of(Unprocessable::GuestPassAlreadyCreated.into()).await,
+            r#"{"message":"Cannot create a guest pass for this email at this location: a guest pass overlapping the period was already created","cause":"guestPassAlreadyCreated","reason":"guestPassAlreadyCreated"}"#
+        );
+        assert_eq!(
+            body_of(Unprocessable::CheckinFailed(CheckinFailure::WrongLocation).into()).await,
+            r#"{"message":"Cannot check in: the guest pass is for another location","cause":"checkinFailed","reason":"wrongLocation"}"#
         );
     }
 

@@ -8,7 +8,7 @@ use clap::Parser;
 use guestpass::admin::{self, AdminError};
 use guestpass::app::Application;
 use guestpass::cli::{AdminCommand, Cli, Command, ServeArgs};
-use guestpass::store::models::PrincipalKind;
+use guestpass::domain::PrincipalKind;
 use guestpass::store::{migrate, Store};
 
 #[actix_web::main]

@@ -1,13 +1,11 @@
 //! `/metrics` in the Prometheus text format: requests by operation and
 //! status, a latency histogram by operation, pool and rate-limit gauges.
-//! Operations are the contract's operationIds (route templates), never raw
-//! paths, so ids in URLs cannot explode the label set.
+//! Operations are the contract's operationIds (from the route table), never
+//! raw paths, so ids in URLs cannot explode the label set.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-
-use actix_web::http::Method;
 
 /// Upper bounds in seconds.
 const BUCKETS: [f64; 14] = [
@@ -38,26 +36,6 @@ pub struct Gauges {
     pub pool_idle: u32,
     pub rate_limit_buckets: usize,
     pub rate_limit_rejections: usize,
-}
-
-/// The operationId for a matched route template (relative to the base path).
-pub fn operation(method: &Method, template: Option<&str>, base_path: &str) -> &'static str {
-    let Some(template) = template else {
-        return "unmatched";
-    };
-    let relative = template.strip_prefix(base_path).unwrap_or(template);
-    match (method.as_str(), relative) {
-        ("POST", "/guest-passes") => "createGuestPass",
-        ("GET", "/guest-passes") => "searchGuestPasses",
-        ("GET", "/guest-passes/{guestPassId}") => "getGuestPass",
-        ("DELETE", "/guest-passes/{guestPassId}") => "cancelGuestPass",
-        ("POST", "/checkins") => "checkinGuest",
-        ("GET", "/guest-passes/{guestPassId}/checkins") => "listCheckins",
-        ("GET", "/health") if template == "/health" => "health",
-        ("GET", "/openapi.yaml") if template == "/openapi.yaml" => "openapiSpec",
-        ("GET", "/metrics") if template == "/metrics" => "metrics",
-        _ => "methodNotAllowed",
-    }
 }
 
 impl Metrics {
@@ -148,25 +126,6 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn operations_are_route_templates_never_raw_paths() {
-        let base = "/members/v1.0";
-        let get = Method::GET;
-        assert_eq!(
-            operation(&get, Some("/members/v1.0/guest-passes/{guestPassId}"), base),
-            "getGuestPass"
-        );
-        assert_eq!(
-            operation(&Method::POST, Some("/members/v1.0/checkins"), base),
-            "checkinGuest"
-        );
-        assert_eq!(
-            operation(&Method::PUT, Some("/members/v1.0/checkins"), base),
-            "methodNotAllowed"
-        );
-        assert_eq!(operation(&get, None, base), "unmatched");
-    }
 
     #[test]
     fn renders_counters_and_a_cumulative_histogram() {

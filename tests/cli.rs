@@ -139,6 +139,7 @@ async fn serve(db: &Db, levels: &str) -> Server {
     config.credential_cache = Duration::ZERO;
     config.shutdown_timeout = Duration::from_secs(1);
     config.auth_levels = levels.parse().expect("levels");
+    config.rate_limit = 0;
     let base_path = config.base_path.clone();
     let application = Application::build(config).expect("build the application");
     let base = format!("http://127.0.0.1:{}{base_path}", application.port());

@@ -5,8 +5,42 @@ use validator::ValidateEmail;
 
 use super::{BoundedText, Reason};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(transparent)]
 pub struct Email(String);
+
+/// The form of an address compared for "the same person": lower-cased, so
+/// the contract's 422 rule and search match addresses case-insensitively.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct EmailKey(String);
+
+impl EmailKey {
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl Email {
     pub fn parse(value: Option<&Value>) -> Result<Self, Reason> {
@@ -18,19 +52,22 @@ impl Email {
         }
     }
 
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The form compared for "the same person": addresses are matched
-    /// case-insensitively, as the contract's 422 rule and search require.
-    pub fn key(&self) -> String {
+    pub fn key(&self) -> EmailKey {
         normalize(&self.0)
     }
 }
 
-pub fn normalize(email: &str) -> String {
-    email.trim().to_lowercase()
+/// The key of any text a caller sends as an address (search takes it as is).
+pub fn normalize(email: &str) -> EmailKey {
+    EmailKey(email.trim().to_lowercase())
 }
 
 #[cfg(test)]
@@ -43,7 +80,7 @@ mod tests {
     fn accepts_ordinary_addresses_and_keys_them_case_insensitively() {
         let e = Email::parse(Some(&json!(" Jane.Doe+gp@Example.COM "))).unwrap();
         assert_eq!(e.as_str(), "Jane.Doe+gp@Example.COM");
-        assert_eq!(e.key(), "jane.doe+gp@example.com");
+        assert_eq!(e.key().as_str(), "jane.doe+gp@example.com");
     }
 
     #[test]

@@ -3,8 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::period::PeriodErrors;
-use super::{Email, GuestPassPeriod, LocationId, PersonName, Phone, UtcTimestamp};
-use crate::error::FieldErrors;
+use super::{Email, FieldErrors, GuestPassPeriod, LocationId, PersonName, Phone, UtcTimestamp};
 
 #[derive(Debug, Clone)]
 pub struct NewGuestPass {

@@ -4,7 +4,17 @@ use serde_json::Value;
 
 use super::Reason;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(transparent)]
 pub struct Phone(String);
 
 impl Phone {

@@ -8,7 +8,18 @@ use super::Reason;
 /// A string field read from a JSON body: absent or `null` → `missing`; not a
 /// string → `wrongFormat`; blank after trimming → `missing`; longer than `MAX`
 /// characters → `tooLong`. The value is kept trimmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(transparent)]
 pub struct BoundedText<const MAX: usize>(String);
 
 impl<const MAX: usize> BoundedText<MAX> {
@@ -31,6 +42,11 @@ impl<const MAX: usize> BoundedText<MAX> {
         }
     }
 
+    /// A value read back from the store, which only ever holds parsed values.
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -42,6 +58,36 @@ impl<const MAX: usize> BoundedText<MAX> {
 
 pub type LocationId = BoundedText<64>;
 pub type PersonName = BoundedText<100>;
+/// What the guest types or a scanner reads at the door; matched exactly.
+pub type CheckinCodeText = BoundedText<{ super::checkin_code::LENGTH }>;
+
+/// `X-User-ID`: who created or cancelled a pass, as the caller names them;
+/// kept as sent (no trimming), at most 256 characters.
+#[derive(
+    Debug, Clone, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const MAX: usize = 256;
+
+    pub fn parse(s: &str) -> Result<Self, Reason> {
+        if s.chars().count() <= Self::MAX {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Reason::TooLong)
+        }
+    }
+
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 /// Whole seconds since the Unix epoch, UTC. Parsing accepts only the strict
 /// form; formatting only ever emits it, so no fraction or offset can leak out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::BigInt)]
 pub struct UtcTimestamp(i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +35,11 @@ impl UtcTimestamp {
 
     pub fn epoch_seconds(self) -> i64 {
         self.0
+    }
+
+    /// Borrowed, for writers that need a reference (the store's column mapping).
+    pub fn as_epoch_seconds(&self) -> &i64 {
+        &self.0
     }
 
     pub fn plus_seconds(self, seconds: i64) -> Self {

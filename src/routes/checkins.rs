@@ -1,21 +1,23 @@
 //! `checkinGuest` and `listCheckins`: the guest at the door, and the visit history.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::app::AppState;
-use crate::domain::{BoundedText, GuestPassStatus, LocationId, UtcTimestamp};
-use crate::error::{ApiError, CheckinFailure, FieldErrors, Unprocessable};
-use crate::json_body;
-use crate::store::models::CheckinRow;
-use crate::store::{read, write};
+use crate::domain::{
+    CheckinCodeText, CheckinId, FieldErrors, GuestPassId, LocationId, UtcTimestamp,
+};
+use crate::error::{ApiError, Unprocessable};
+use crate::extract::{Caller, JsonBody};
+use crate::state::AppState;
+use crate::store::rows::CheckinRow;
+use crate::store::CheckinOutcome;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CheckinBody {
-    checkin_id: String,
-    guest_pass_id: String,
-    location_id: String,
+    checkin_id: CheckinId,
+    guest_pass_id: GuestPassId,
+    location_id: LocationId,
     checked_in_at: UtcTimestamp,
 }
 
@@ -25,20 +27,17 @@ impl From<CheckinRow> for CheckinBody {
             checkin_id: row.id,
             guest_pass_id: row.guest_pass_id,
             location_id: row.location_id,
-            checked_in_at: UtcTimestamp::from_epoch_seconds(row.checked_in_at),
+            checked_in_at: row.checked_in_at,
         }
     }
 }
 
-type CheckinCodeText = BoundedText<{ crate::domain::CHECKIN_CODE_LENGTH }>;
-
 pub async fn checkin(
-    req: HttpRequest,
-    payload: web::Payload,
+    caller: Caller,
+    body: JsonBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req).await?;
-    let body = json_body::read_object(&req, payload, state.body_timeout).await?;
+    let body = body.object().await?;
     let mut errors = FieldErrors::default();
     let code = errors.check(
         "checkinCode",
@@ -46,52 +45,24 @@ pub async fn checkin(
     );
     let location_id = errors.check("locationId", LocationId::parse(body.get("locationId")));
     let (Some(code), Some(location_id)) = (code, location_id) else {
-        return Err(ApiError::BadRequest(errors));
+        return Err(errors.into());
     };
-    let location = state
+    let door = state
         .auth
         .location_in_scope(&caller.scope, location_id.as_str())
         .await?;
-    let now = UtcTimestamp::now();
-    let checkin = CheckinRow {
-        id: crate::ids::new_ordered_uuid(),
-        guest_pass_id: String::new(),
-        location_id: location.id,
-        checked_in_at: now.epoch_seconds(),
-    };
-    let scope = caller.scope;
-    let outcome = write!(&state.store, |conn, q| {
-        let Some(pass) = q::find_pass_by_code(conn, code.as_str(), &scope)? else {
-            return Ok(Err(ApiError::not_found(
-                "checkinCode",
-                "No guest pass has this check-in code",
-            )));
-        };
-        let valid_from = UtcTimestamp::from_epoch_seconds(pass.valid_from);
-        let valid_until = UtcTimestamp::from_epoch_seconds(pass.valid_until);
-        let failure =
-            match GuestPassStatus::at(now, valid_from, valid_until, pass.cancelled_at.is_some()) {
-                GuestPassStatus::Cancelled => Some(CheckinFailure::GuestPassCancelled),
-                GuestPassStatus::Expired => Some(CheckinFailure::GuestPassExpired),
-                GuestPassStatus::Upcoming => Some(CheckinFailure::GuestPassNotYetValid),
-                GuestPassStatus::Active if pass.location_id != checkin.location_id => {
-                    Some(CheckinFailure::WrongLocation)
-                }
-                GuestPassStatus::Active => None,
-            };
-        if let Some(failure) = failure {
-            return Ok(Err(ApiError::Unprocessable(Unprocessable::CheckinFailed(
-                failure,
-            ))));
-        }
-        let row = CheckinRow {
-            guest_pass_id: pass.id,
-            ..checkin
-        };
-        q::insert_checkin(conn, &row)?;
-        Ok::<_, ApiError>(Ok(row))
-    })?;
-    Ok(HttpResponse::Created().json(CheckinBody::from(outcome?)))
+    let outcome = state
+        .store
+        .check_in(code.into_string(), door, caller.scope, UtcTimestamp::now())
+        .await?;
+    match outcome {
+        CheckinOutcome::CheckedIn(row) => Ok(HttpResponse::Created().json(CheckinBody::from(row))),
+        CheckinOutcome::Refused(failure) => Err(Unprocessable::CheckinFailed(failure).into()),
+        CheckinOutcome::UnknownCode => Err(ApiError::not_found(
+            "checkinCode",
+            "No guest pass has this check-in code",
+        )),
+    }
 }
 
 #[derive(Serialize)]
@@ -100,20 +71,16 @@ struct CheckinList {
 }
 
 pub async fn list(
-    req: HttpRequest,
+    caller: Caller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req).await?;
-    let id = super::guest_pass_id(&path)?;
-    let (scope, lookup) = (caller.scope, id.clone());
-    let rows = read!(&state.store, |conn, q| {
-        match q::find_pass(conn, &lookup, &scope)? {
-            Some(_) => q::list_checkins(conn, &lookup).map(Some),
-            None => Ok(None),
-        }
-    })?
-    .ok_or_else(|| ApiError::guest_pass_not_found(&id))?;
+    let id = GuestPassId::parse(&path).ok_or_else(|| ApiError::guest_pass_not_found(&path))?;
+    let rows = state
+        .store
+        .list_checkins(id, caller.scope)
+        .await?
+        .ok_or_else(|| ApiError::guest_pass_not_found(&path))?;
     Ok(HttpResponse::Ok().json(CheckinList {
         checkins: rows.into_iter().map(CheckinBody::from).collect(),
     }))

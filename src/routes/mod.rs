@@ -1,18 +1,183 @@
-//! HTTP handlers, one module per endpoint family. Each reads like the
-//! contract: authenticate → parse → store → respond.
+//! HTTP handlers, one module per endpoint family, and the one route table:
+//! the app is built from it, and the metrics name requests after it.
 
 pub mod checkins;
-pub mod fallback;
+mod fallback;
 pub mod guest_passes;
 pub mod service;
 
-use crate::error::ApiError;
+use actix_web::http::Method;
+use actix_web::{web, Route};
 
-/// A path's `guestPassId`: only the canonical lower-case UUID form names a
-/// pass; anything else cannot exist and is 404 without a database lookup.
-pub fn guest_pass_id(raw: &str) -> Result<String, ApiError> {
-    match uuid::Uuid::try_parse(raw) {
-        Ok(id) if id.hyphenated().to_string() == raw => Ok(raw.to_owned()),
-        _ => Err(ApiError::guest_pass_not_found(raw)),
+/// One operation of a resource: its method, its name in metrics (the
+/// contract's operationId) and its handler.
+pub struct Operation {
+    pub method: Method,
+    pub id: &'static str,
+    handler: fn() -> Route,
+}
+
+/// A path and the operations it answers; every other method gets 405 with
+/// an `Allow` header listing these.
+pub struct Resource {
+    pub path: &'static str,
+    /// Under the configured base path (the API), or at the root (service endpoints).
+    pub in_api: bool,
+    pub operations: &'static [Operation],
+}
+
+pub static ROUTES: &[Resource] = &[
+    Resource {
+        path: "/health",
+        in_api: false,
+        operations: &[Operation {
+            method: Method::GET,
+            id: "health",
+            handler: || web::get().to(service::health),
+        }],
+    },
+    Resource {
+        path: "/metrics",
+        in_api: false,
+        operations: &[Operation {
+            method: Method::GET,
+            id: "metrics",
+            handler: || web::get().to(service::metrics),
+        }],
+    },
+    Resource {
+        path: "/openapi.yaml",
+        in_api: false,
+        operations: &[Operation {
+            method: Method::GET,
+            id: "openapiSpec",
+            handler: || web::get().to(service::openapi),
+        }],
+    },
+    Resource {
+        path: "/guest-passes",
+        in_api: true,
+        operations: &[
+            Operation {
+                method: Method::GET,
+                id: "searchGuestPasses",
+                handler: || web::get().to(guest_passes::search),
+            },
+            Operation {
+                method: Method::POST,
+                id: "createGuestPass",
+                handler: || web::post().to(guest_passes::create),
+            },
+        ],
+    },
+    Resource {
+        path: "/guest-passes/{guestPassId}",
+        in_api: true,
+        operations: &[
+            Operation {
+                method: Method::GET,
+                id: "getGuestPass",
+                handler: || web::get().to(guest_passes::get),
+            },
+            Operation {
+                method: Method::DELETE,
+                id: "cancelGuestPass",
+                handler: || web::delete().to(guest_passes::cancel),
+            },
+        ],
+    },
+    Resource {
+        path: "/guest-passes/{guestPassId}/checkins",
+        in_api: true,
+        operations: &[Operation {
+            method: Method::GET,
+            id: "listCheckins",
+            handler: || web::get().to(checkins::list),
+        }],
+    },
+    Resource {
+        path: "/checkins",
+        in_api: true,
+        operations: &[Operation {
+            method: Method::POST,
+            id: "checkinGuest",
+            handler: || web::post().to(checkins::checkin),
+        }],
+    },
+];
+
+/// What a matched request was routed to; `None` for an unmatched path.
+/// Attached to each resource, so the request-observing middleware can name
+/// the operation without matching paths again.
+pub struct Matched(&'static Resource);
+
+impl Matched {
+    /// The operationId, or `methodNotAllowed` for a method the resource lacks.
+    pub fn operation(&self, method: &Method) -> &'static str {
+        self.0
+            .operations
+            .iter()
+            .find(|op| op.method == method)
+            .map_or("methodNotAllowed", |op| op.id)
+    }
+}
+
+/// Registers every resource of `ROUTES`, the API ones under `base_path`,
+/// and the envelope-answering fallbacks for unknown paths and methods.
+pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
+    for resource in ROUTES {
+        let path = if resource.in_api {
+            format!("{base_path}{}", resource.path)
+        } else {
+            resource.path.to_owned()
+        };
+        let allow = resource
+            .operations
+            .iter()
+            .map(|op| op.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut service = web::resource(path)
+            .app_data(Matched(resource))
+            .default_service(fallback::method_not_allowed(allow));
+        for operation in resource.operations {
+            service = service.route((operation.handler)());
+        }
+        cfg.service(service);
+    }
+    cfg.default_service(web::to(fallback::resource_not_found));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contract_operation_is_routed_once() {
+        let mut ids: Vec<&str> = ROUTES
+            .iter()
+            .flat_map(|r| r.operations.iter().map(|op| op.id))
+            .collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before);
+        for op in [
+            "createGuestPass",
+            "getGuestPass",
+            "searchGuestPasses",
+            "cancelGuestPass",
+            "checkinGuest",
+            "listCheckins",
+        ] {
+            assert!(ids.contains(&op), "{op}");
+        }
+    }
+
+    #[test]
+    fn a_missing_method_is_named_method_not_allowed() {
+        let checkins = Matched(&ROUTES[6]);
+        assert_eq!(checkins.operation(&Method::POST), "checkinGuest");
+        assert_eq!(checkins.operation(&Method::PUT), "methodNotAllowed");
     }
 }

@@ -3,9 +3,8 @@
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::store::read;
+use crate::state::AppState;
 
 /// The contract, as shipped in `spec/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../spec/openapi.yaml");
@@ -17,7 +16,7 @@ struct Health {
 }
 
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match read!(&state.store, |conn, q| q::ping(conn)) {
+    match state.store.ping().await {
         Ok(()) => Ok(HttpResponse::Ok().json(Health {
             status: "UP",
             database: "UP",

@@ -1,77 +1,48 @@
 //! Persistence: SQLite (embedded default) or PostgreSQL (shared by several
-//! instances), chosen by the database URL. Queries are plain functions in
-//! `queries.rs`, compiled once per backend; this module owns the pools, the
-//! SQLite single writer and the mapping of database failures to `ApiError`.
+//! instances), chosen by the database URL. This module owns the operations
+//! the API and the CLI call, in domain types, and answers in `StoreError`.
+//!
+//! The SQL is written once, in `queries.rs`, and `include!`d by `sqlite.rs`
+//! and `postgres.rs`: each backend compiles it against its own concrete
+//! connection type. That keeps diesel's prepared-statement cache and full
+//! type checking without generic trait bounds on every query, and it leaves
+//! room for the few places where the backends must differ (the overlap
+//! strategy, planner statistics), which each backend file states up front.
+//! diesel's `MultiConnection` was the alternative; it dispatches per query,
+//! and every domain column type would need a third mapping.
 
-pub mod models;
-pub mod pool;
+mod error;
+mod open;
+mod pool;
 pub mod postgres;
+pub mod rows;
 pub mod schema;
+mod sql_types;
 pub mod sqlite;
 mod writer;
 
-use std::time::Duration;
+use diesel::r2d2::{Pool, PooledConnection};
+use diesel::{PgConnection, SqliteConnection};
 
-use actix_web::web;
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, PgConnection, SqliteConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-
-use crate::error::ApiError;
-use models::GuestPassRow;
-use pool::{Manager, Pooled};
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-/// How to reach the database, and how long a request may wait for it.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    pub database_url: String,
-    pub pool_size: u32,
-    pub pool_timeout: Duration,
-    /// SQLite `synchronous`: `FULL` survives power loss, `NORMAL` only a crash.
-    pub sqlite_synchronous: SqliteSync,
-    /// Connections the pool keeps open while idle. One-shot commands use 0:
-    /// a pool thread still refilling inside libpq when the process exits can
-    /// crash it.
-    pub min_idle: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SqliteSync {
-    Normal,
-    Full,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot connect to the database: {0}")]
-    Connect(String),
-    #[error("cannot migrate the database: {0}")]
-    Migrate(String),
-}
+use crate::domain::{
+    CheckinFailure, GuestPassId, Location, NewGuestPass, PrincipalKind, Scope, SearchFilter,
+    UserId, UtcTimestamp,
+};
+pub use error::StoreError;
+pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
+use pool::Manager;
+use rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal};
 
 pub enum CreateOutcome {
     Created(Box<GuestPassRow>),
     AlreadyCreated,
 }
 
-/// A chain, location or client about to be provisioned.
-#[derive(Debug, Clone)]
-pub struct NewPrincipal {
-    pub id: String,
-    pub name: String,
-    pub chain_id: Option<String>,
-    pub secret_salt: String,
-    pub secret_hash: String,
-    pub created_at: i64,
-}
-
-pub fn is_postgres_url(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
+pub enum CheckinOutcome {
+    CheckedIn(CheckinRow),
+    Refused(CheckinFailure),
+    /// No pass in the caller's scope has that code.
+    UnknownCode,
 }
 
 #[derive(Clone)]
@@ -83,135 +54,73 @@ pub enum Store {
     Postgres(Pool<Manager<PgConnection>>),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct SqliteSetup {
-    busy_timeout_ms: u128,
-    synchronous: SqliteSync,
-    query_only: bool,
+fn checkout<M>(pool: &Pool<M>) -> Result<PooledConnection<M>, StoreError>
+where
+    M: diesel::r2d2::ManageConnection,
+{
+    pool.get()
+        .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
 }
 
-impl SqliteSetup {
-    fn apply(&self, conn: &mut SqliteConnection) -> Result<(), DieselError> {
-        let sync = match self.synchronous {
-            SqliteSync::Normal => "NORMAL",
-            SqliteSync::Full => "FULL",
-        };
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; \
-             PRAGMA query_only = {};",
-            self.busy_timeout_ms,
-            u8::from(self.query_only)
-        ))
-    }
+/// Runs blocking database work on actix's blocking thread pool, off the async workers.
+async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+where
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(work)
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
 }
 
-impl CustomizeConnection<Pooled<SqliteConnection>, diesel::r2d2::Error> for SqliteSetup {
-    fn on_acquire(&self, pooled: &mut Pooled<SqliteConnection>) -> Result<(), diesel::r2d2::Error> {
-        self.apply(&mut pooled.conn)
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
+/// Runs `$body` on a pooled connection of `$pool`, off the async workers,
+/// with `$q` bound to the query module `$module`.
+macro_rules! on_pool {
+    ($pool:expr, $module:ident, |$conn:ident, $q:ident| $body:expr) => {{
+        let pool = $pool.clone();
+        blocking(move || {
+            use self::$module as $q;
+            let mut pooled = checkout(&pool)?;
+            let result = {
+                let $conn = &mut pooled.conn;
+                $body.map_err(StoreError::from)
+            };
+            pooled.settle(result)
+        })
+        .await
+    }};
 }
 
-#[derive(Debug, Clone, Copy)]
-struct PgSetup {
-    statement_timeout_ms: u128,
+/// Runs `$body` with `$conn` bound to a connection for reading and `$q` to
+/// the query module of the configured backend.
+macro_rules! reading {
+    ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite { readers, .. } => on_pool!(readers, sqlite, |$conn, $q| $body),
+            Store::Postgres(pool) => on_pool!(pool, postgres, |$conn, $q| $body),
+        }
+    };
 }
 
-impl CustomizeConnection<Pooled<PgConnection>, diesel::r2d2::Error> for PgSetup {
-    fn on_acquire(&self, pooled: &mut Pooled<PgConnection>) -> Result<(), diesel::r2d2::Error> {
-        let conn = &mut pooled.conn;
-        // A hung statement must not hold a pooled connection forever.
-        conn.batch_execute(&format!(
-            "SET statement_timeout = {}",
-            self.statement_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-/// Runs the embedded migrations for the backend the URL names.
-pub fn migrate(database_url: &str) -> Result<(), StoreError> {
-    let migrate_err =
-        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migrate(e.to_string());
-    if is_postgres_url(database_url) {
-        let mut conn = PgConnection::establish(database_url)
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-        // Several instances may start at once against one database.
-        conn.batch_execute("SELECT pg_advisory_lock(7240385)")
-            .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        let result = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-        let _ = conn.batch_execute("SELECT pg_advisory_unlock(7240385)");
-        result.map_err(migrate_err)
-    } else {
-        let mut conn = SqliteConnection::establish(database_url)
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
-            .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(migrate_err)
-    }
+/// Like `reading!`, but on SQLite the work goes to the single writer, which
+/// commits queued writes together (group commit).
+macro_rules! writing {
+    ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite { writer, .. } => {
+                writer
+                    .run(move |$conn| {
+                        use self::sqlite as $q;
+                        $body.map_err(StoreError::from)
+                    })
+                    .await
+            }
+            Store::Postgres(pool) => on_pool!(pool, postgres, |$conn, $q| $body),
+        }
+    };
 }
 
 impl Store {
-    /// Migrates, then opens the pools (and, for SQLite, the single writer).
-    pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
-        migrate(&config.database_url)?;
-        let timeout = config.pool_timeout.max(Duration::from_millis(1));
-        if is_postgres_url(&config.database_url) {
-            let pool = Pool::builder()
-                .max_size(config.pool_size.max(1))
-                .min_idle(Some(config.min_idle))
-                .connection_timeout(timeout)
-                .connection_customizer(Box::new(PgSetup {
-                    statement_timeout_ms: timeout.as_millis().max(1000) * 2,
-                }))
-                .build(Manager::new(&config.database_url))
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            Ok(Store::Postgres(pool))
-        } else {
-            let setup = SqliteSetup {
-                busy_timeout_ms: timeout.as_millis(),
-                synchronous: config.sqlite_synchronous,
-                query_only: true,
-            };
-            let readers = Pool::builder()
-                .max_size(config.pool_size.max(1))
-                .min_idle(Some(config.min_idle))
-                .connection_timeout(timeout)
-                .connection_customizer(Box::new(setup))
-                .build(Manager::new(&config.database_url))
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            let mut conn = SqliteConnection::establish(&config.database_url)
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            SqliteSetup {
-                query_only: false,
-                ..setup
-            }
-            .apply(&mut conn)
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-            // The writer touches index pages all over the table: keep more of
-            // them in memory than SQLite's 2 MB default. Its automatic
-            // checkpoint waits for 32 MB of WAL instead of 4 MB (a page changed
-            // by many commits is copied back once), and by then the background
-            // checkpointer has copied most of it.
-            conn.batch_execute("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8000;")
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            let mut checkpoint = SqliteConnection::establish(&config.database_url)
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            SqliteSetup {
-                query_only: false,
-                ..setup
-            }
-            .apply(&mut checkpoint)
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-            Ok(Store::Sqlite {
-                readers,
-                writer: writer::Writer::start(conn, checkpoint, timeout),
-            })
-        }
-    }
-
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Sqlite { .. } => "sqlite",
@@ -230,123 +139,129 @@ impl Store {
             state.idle_connections,
         )
     }
-}
 
-pub(crate) fn checkout<M>(pool: &Pool<M>) -> Result<PooledConnection<M>, ApiError>
-where
-    M: diesel::r2d2::ManageConnection,
-{
-    pool.get()
-        .map_err(|e| ApiError::Unavailable(format!("no database connection: {e}")))
-}
-
-/// Runs blocking database work on actix's blocking thread pool, off the async workers.
-pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    web::block(work).await.map_err(ApiError::internal)?
-}
-
-/// Runs `$body` on a pooled connection of `$pool`, off the async workers,
-/// with `$q` bound to the query module `$module`.
-macro_rules! on_pool {
-    ($pool:expr, $module:ident, |$conn:ident, $q:ident| $body:expr) => {{
-        let pool = $pool.clone();
-        $crate::store::blocking(move || {
-            use $crate::store::$module as $q;
-            let mut pooled = $crate::store::checkout(&pool)?;
-            let result = (|| {
-                let $conn = &mut pooled.conn;
-                Ok($body?)
-            })();
-            pooled.settle(result)
-        })
-        .await
-    }};
-}
-
-/// Runs `$body` with `$conn` bound to a connection for reading and `$q` to the
-/// query module of the configured backend.
-macro_rules! read {
-    ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite { readers, .. } => {
-                $crate::store::on_pool!(readers, sqlite, |$conn, $q| $body)
-            }
-            $crate::store::Store::Postgres(pool) => {
-                $crate::store::on_pool!(pool, postgres, |$conn, $q| $body)
-            }
-        }
-    };
-}
-
-/// Like `read!`, but on SQLite the work goes to the single writer, which
-/// commits queued writes together (group commit).
-macro_rules! write {
-    ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite { writer, .. } => {
-                writer
-                    .run(move |$conn| {
-                        use $crate::store::sqlite as $q;
-                        Ok($body?)
-                    })
-                    .await
-            }
-            $crate::store::Store::Postgres(pool) => {
-                $crate::store::on_pool!(pool, postgres, |$conn, $q| $body)
-            }
-        }
-    };
-}
-
-pub(crate) use {on_pool, read, write};
-
-impl From<DieselError> for ApiError {
-    fn from(error: DieselError) -> Self {
-        if is_unavailable(&error) {
-            ApiError::Unavailable(error.to_string())
-        } else {
-            ApiError::Internal(error.to_string())
-        }
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        reading!(self, |conn, q| q::ping(conn))
     }
-}
 
-/// Failures that mean "the database is not there right now" (503, retry)
-/// rather than a bug (500).
-fn is_unavailable(error: &DieselError) -> bool {
-    match error {
-        DieselError::DatabaseError(kind, info) => {
-            matches!(
-                kind,
-                DatabaseErrorKind::ClosedConnection
-                    | DatabaseErrorKind::UnableToSendCommand
-                    | DatabaseErrorKind::ReadOnlyTransaction
-                    | DatabaseErrorKind::SerializationFailure
-            ) || {
-                let m = info.message().to_ascii_lowercase();
-                [
-                    "locked",
-                    "busy",
-                    "readonly",
-                    "read-only",
-                    "disk i/o",
-                    "unable to open",
-                    "no such table",
-                    "connection",
-                    "terminating",
-                    "shutting down",
-                    "statement timeout",
-                    "canceling statement",
-                    "disk is full",
-                ]
-                .iter()
-                .any(|needle| m.contains(needle))
-            }
-        }
-        DieselError::BrokenTransactionManager => true,
-        _ => false,
+    pub async fn credential(
+        &self,
+        kind: PrincipalKind,
+        id: String,
+    ) -> Result<Option<CredentialRow>, StoreError> {
+        reading!(self, |conn, q| q::find_credential(conn, kind, &id))
+    }
+
+    pub async fn client_credentials(&self) -> Result<Vec<CredentialRow>, StoreError> {
+        reading!(self, |conn, q| q::client_credentials(conn))
+    }
+
+    pub async fn find_location(&self, id: String) -> Result<Option<Location>, StoreError> {
+        reading!(self, |conn, q| q::find_location(conn, &id))
+    }
+
+    /// Stores a new pass unless a live pass of the same person overlaps it
+    /// at that location. The store assigns its id and check-in code.
+    pub async fn create_pass(
+        &self,
+        pass: NewGuestPass,
+        location: Location,
+        created_by: Option<UserId>,
+        now: UtcTimestamp,
+    ) -> Result<CreateOutcome, StoreError> {
+        let row = GuestPassRow::new(pass, location, created_by, now);
+        writing!(self, |conn, q| q::insert_pass(conn, row))
+    }
+
+    pub async fn find_pass(
+        &self,
+        id: GuestPassId,
+        scope: Scope,
+    ) -> Result<Option<GuestPassRow>, StoreError> {
+        reading!(self, |conn, q| q::find_pass(conn, id.as_str(), &scope))
+    }
+
+    /// One page of the passes in `scope` that match `filter`, and how many match.
+    pub async fn search(
+        &self,
+        scope: Scope,
+        filter: SearchFilter,
+        now: UtcTimestamp,
+    ) -> Result<(Vec<GuestPassRow>, i64), StoreError> {
+        reading!(self, |conn, q| q::search(conn, &scope, &filter, now))
+    }
+
+    /// `false` when no pass with that id is in scope.
+    pub async fn cancel_pass(
+        &self,
+        id: GuestPassId,
+        scope: Scope,
+        now: UtcTimestamp,
+        by: Option<UserId>,
+    ) -> Result<bool, StoreError> {
+        writing!(self, |conn, q| q::cancel_pass(
+            conn,
+            id.as_str(),
+            &scope,
+            now,
+            by.as_ref()
+        ))
+    }
+
+    pub async fn check_in(
+        &self,
+        code: String,
+        door: Location,
+        scope: Scope,
+        now: UtcTimestamp,
+    ) -> Result<CheckinOutcome, StoreError> {
+        writing!(self, |conn, q| q::check_in(conn, &code, &door, &scope, now))
+    }
+
+    /// `None` when no pass with that id is in scope.
+    pub async fn list_checkins(
+        &self,
+        id: GuestPassId,
+        scope: Scope,
+    ) -> Result<Option<Vec<CheckinRow>>, StoreError> {
+        reading!(self, |conn, q| q::list_checkins(conn, id.as_str(), &scope))
+    }
+
+    /// `Conflict` when the id exists.
+    pub async fn add_principal(
+        &self,
+        kind: PrincipalKind,
+        principal: NewPrincipal,
+    ) -> Result<(), StoreError> {
+        writing!(self, |conn, q| q::insert_principal(conn, kind, &principal))
+    }
+
+    /// `NotFound` when there is no such principal.
+    pub async fn set_secret(
+        &self,
+        kind: PrincipalKind,
+        id: String,
+        salt: String,
+        hash: String,
+    ) -> Result<(), StoreError> {
+        writing!(self, |conn, q| q::set_secret(conn, kind, &id, &salt, &hash))
+    }
+
+    pub async fn prune_batch(&self, before: UtcTimestamp, batch: i64) -> Result<usize, StoreError> {
+        writing!(self, |conn, q| q::prune_batch(conn, before, batch))
+    }
+
+    pub async fn count_prunable(&self, before: UtcTimestamp) -> Result<i64, StoreError> {
+        reading!(self, |conn, q| q::count_prunable(conn, before))
+    }
+
+    /// Bulk insert for seeding (benchmarks, demos), without the overlap rule.
+    pub async fn insert_passes(&self, rows: Vec<GuestPassRow>) -> Result<usize, StoreError> {
+        writing!(self, |conn, q| q::insert_passes(conn, &rows))
+    }
+
+    /// Refreshes the planner's statistics after a bulk load, where that helps.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        writing!(self, |conn, q| q::analyze(conn))
     }
 }

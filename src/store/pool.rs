@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
 
-use crate::error::ApiError;
+use super::StoreError;
 
 pub struct Pooled<C> {
     pub conn: C,
@@ -23,8 +23,8 @@ pub struct Pooled<C> {
 impl<C> Pooled<C> {
     /// Passes `result` through, remembering whether it says the database
     /// link failed.
-    pub fn settle<T>(&mut self, result: Result<T, ApiError>) -> Result<T, ApiError> {
-        if matches!(result, Err(ApiError::Unavailable(_))) {
+    pub fn settle<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.as_ref().is_err_and(StoreError::is_unavailable) {
             self.broken = true;
             self.current.fetch_add(1, Ordering::Relaxed);
         }

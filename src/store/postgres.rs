@@ -5,7 +5,7 @@ pub type Conn = diesel::pg::PgConnection;
 type Db = diesel::pg::Pg;
 
 /// The exclusion constraint `guest_passes_no_overlap` decides, in one statement.
-pub const CHECK_OVERLAP_FIRST: bool = false;
-pub const ANALYZE_AFTER_BULK_LOAD: Option<&str> = Some("ANALYZE guest_passes");
+const CHECK_OVERLAP_FIRST: bool = false;
+const ANALYZE_AFTER_BULK_LOAD: Option<&str> = Some("ANALYZE guest_passes");
 
 include!("queries.rs");

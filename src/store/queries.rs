@@ -1,18 +1,19 @@
 // Query functions shared by both backends. This file is `include!`d by
-// `sqlite.rs` and `postgres.rs`, each of which defines `Conn` and `Db` first,
-// so every query is written once and compiled for each concrete connection
-// (no generic trait bounds, no dynamic dispatch, statement caching intact).
+// `sqlite.rs` and `postgres.rs`, each of which defines `Conn`, `Db` and its
+// backend's strategy constants first, so every query is written once and
+// compiled for each concrete connection type (see the module doc of `store`).
 
 use diesel::dsl::{count_star, exists};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::domain::GuestPassStatus;
-use crate::store::models::{
-    CheckinRow, CredentialRow, GuestPassRow, LocationRow, PrincipalKind, Scope, SearchFilter,
+use crate::domain::{
+    checkin, CheckinCode, CheckinId, GuestPassStatus, Location, LocationId, PrincipalKind, Scope,
+    SearchFilter, UserId, UtcTimestamp,
 };
+use crate::store::rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal};
 use crate::store::schema::{chains, checkins, clients, guest_passes, locations};
-use crate::store::CreateOutcome;
+use crate::store::{CheckinOutcome, CreateOutcome};
 
 type PassQuery<'a> = guest_passes::BoxedQuery<'a, Db>;
 
@@ -78,13 +79,18 @@ pub fn client_credentials(conn: &mut Conn) -> QueryResult<Vec<CredentialRow>> {
         .collect())
 }
 
-pub fn find_location(conn: &mut Conn, id: &str) -> QueryResult<Option<LocationRow>> {
+pub fn find_location(conn: &mut Conn, id: &str) -> QueryResult<Option<Location>> {
     locations::table
         .find(id)
         .select((locations::id, locations::chain_id))
         .get_result::<(String, String)>(conn)
         .optional()
-        .map(|row| row.map(|(id, chain_id)| LocationRow { id, chain_id }))
+        .map(|row| {
+            row.map(|(id, chain_id)| Location {
+                id: LocationId::from_stored(id),
+                chain_id,
+            })
+        })
 }
 
 fn overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
@@ -99,16 +105,11 @@ fn overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Inserts a pass unless a live one overlaps it. `check_first` runs the
-/// overlap query before the insert (SQLite, where the single writer makes
-/// check-then-insert atomic); PostgreSQL relies on its exclusion constraint
-/// alone, so the create is one statement and one round trip.
-pub fn insert_pass(
-    conn: &mut Conn,
-    mut row: GuestPassRow,
-    check_first: bool,
-) -> QueryResult<CreateOutcome> {
-    if check_first && overlapping(conn, &row)? {
+/// Inserts a pass unless a live one overlaps it (the backend's
+/// `CHECK_OVERLAP_FIRST` says whether to ask first, or to leave it to a
+/// database constraint named `guest_passes_no_overlap`).
+pub fn insert_pass(conn: &mut Conn, mut row: GuestPassRow) -> QueryResult<CreateOutcome> {
+    if CHECK_OVERLAP_FIRST && overlapping(conn, &row)? {
         return Ok(CreateOutcome::AlreadyCreated);
     }
     // A clash of check-in codes is one in ~10^14; a few fresh draws settle it.
@@ -129,7 +130,7 @@ pub fn insert_pass(
                 if !code_clash {
                     return Err(DieselError::DatabaseError(kind, info));
                 }
-                row.checkin_code = crate::domain::CheckinCode::generate().as_str().to_owned();
+                row.checkin_code = CheckinCode::generate();
             }
             Err(other) => return Err(other),
         }
@@ -171,7 +172,7 @@ pub fn find_pass(conn: &mut Conn, id: &str, scope: &Scope) -> QueryResult<Option
     scoped_single!(query, scope, conn)
 }
 
-pub fn find_pass_by_code(
+fn find_pass_by_code(
     conn: &mut Conn,
     code: &str,
     scope: &Scope,
@@ -182,7 +183,7 @@ pub fn find_pass_by_code(
     scoped_single!(query, scope, conn)
 }
 
-fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: i64) -> PassQuery<'a> {
+fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: UtcTimestamp) -> PassQuery<'a> {
     use crate::store::schema::guest_passes::dsl::*;
     let mut query = scoped(guest_passes.into_boxed(), scope);
     if let Some(location) = &filter.location_id {
@@ -223,7 +224,7 @@ pub fn search(
     conn: &mut Conn,
     scope: &Scope,
     filter: &SearchFilter,
-    now: i64,
+    now: UtcTimestamp,
 ) -> QueryResult<(Vec<GuestPassRow>, i64)> {
     let total = filtered(scope, filter, now)
         .select(count_star())
@@ -240,17 +241,17 @@ pub fn search(
     Ok((rows, total))
 }
 
-/// Cancels a pass in scope; `None` when there is no such pass. A pass already
-/// cancelled keeps its first `cancelledAt` and `cancelled_by`.
+/// Cancels a pass in scope; `false` when there is no such pass. A pass
+/// already cancelled keeps its first `cancelledAt` and `cancelled_by`.
 pub fn cancel_pass(
     conn: &mut Conn,
     id: &str,
     scope: &Scope,
-    now: i64,
-    user: Option<&str>,
-) -> QueryResult<Option<()>> {
+    now: UtcTimestamp,
+    user: Option<&UserId>,
+) -> QueryResult<bool> {
     if find_pass(conn, id, scope)?.is_none() {
-        return Ok(None);
+        return Ok(false);
     }
     diesel::update(
         guest_passes::table
@@ -262,28 +263,57 @@ pub fn cancel_pass(
         guest_passes::cancelled_by.eq(user),
     ))
     .execute(conn)?;
-    Ok(Some(()))
+    Ok(true)
 }
 
-pub fn insert_checkin(conn: &mut Conn, row: &CheckinRow) -> QueryResult<()> {
+/// Records a visit at `door` if the pass with `code` (inside `scope`) admits
+/// its guest there now.
+pub fn check_in(
+    conn: &mut Conn,
+    code: &str,
+    door: &Location,
+    scope: &Scope,
+    now: UtcTimestamp,
+) -> QueryResult<CheckinOutcome> {
+    let Some(pass) = find_pass_by_code(conn, code, scope)? else {
+        return Ok(CheckinOutcome::UnknownCode);
+    };
+    if let Err(failure) = checkin::admit(pass.status_at(now), &pass.location_id, &door.id) {
+        return Ok(CheckinOutcome::Refused(failure));
+    }
+    let row = CheckinRow {
+        id: CheckinId::generate(),
+        guest_pass_id: pass.id,
+        location_id: door.id.clone(),
+        checked_in_at: now,
+    };
     diesel::insert_into(checkins::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .values(&row)
+        .execute(conn)?;
+    Ok(CheckinOutcome::CheckedIn(row))
 }
 
-pub fn list_checkins(conn: &mut Conn, guest_pass_id: &str) -> QueryResult<Vec<CheckinRow>> {
+/// The visits of a pass in scope, oldest first; `None` when there is no such pass.
+pub fn list_checkins(
+    conn: &mut Conn,
+    id: &str,
+    scope: &Scope,
+) -> QueryResult<Option<Vec<CheckinRow>>> {
+    if find_pass(conn, id, scope)?.is_none() {
+        return Ok(None);
+    }
     checkins::table
-        .filter(checkins::guest_pass_id.eq(guest_pass_id))
+        .filter(checkins::guest_pass_id.eq(id))
         .order((checkins::checked_in_at.asc(), checkins::id.asc()))
         .select(CheckinRow::as_select())
         .load(conn)
+        .map(Some)
 }
 
 /// Deletes up to `batch` passes (and their check-ins) whose period ended
 /// before `before`; returns how many. Check-ins go first so the delete does
 /// not depend on foreign-key cascades being enabled.
-pub fn prune_batch(conn: &mut Conn, before: i64, batch: i64) -> QueryResult<usize> {
+pub fn prune_batch(conn: &mut Conn, before: UtcTimestamp, batch: i64) -> QueryResult<usize> {
     conn.transaction(|conn| {
         let ids: Vec<String> = guest_passes::table
             .filter(guest_passes::valid_until.lt(before))
@@ -300,7 +330,7 @@ pub fn prune_batch(conn: &mut Conn, before: i64, batch: i64) -> QueryResult<usiz
     })
 }
 
-pub fn count_prunable(conn: &mut Conn, before: i64) -> QueryResult<i64> {
+pub fn count_prunable(conn: &mut Conn, before: UtcTimestamp) -> QueryResult<i64> {
     guest_passes::table
         .filter(guest_passes::valid_until.lt(before))
         .select(count_star())
@@ -310,9 +340,8 @@ pub fn count_prunable(conn: &mut Conn, before: i64) -> QueryResult<i64> {
 pub fn insert_principal(
     conn: &mut Conn,
     kind: PrincipalKind,
-    principal: &crate::store::NewPrincipal,
+    p: &NewPrincipal,
 ) -> QueryResult<()> {
-    let p = principal;
     match kind {
         PrincipalKind::Client => diesel::insert_into(clients::table)
             .values((
@@ -345,14 +374,14 @@ pub fn insert_principal(
     .map(|_| ())
 }
 
-/// Replaces a principal's secret; `false` when there is no such principal.
+/// Replaces a principal's secret; `NotFound` when there is no such principal.
 pub fn set_secret(
     conn: &mut Conn,
     kind: PrincipalKind,
     id: &str,
     salt: &str,
     hash: &str,
-) -> QueryResult<bool> {
+) -> QueryResult<()> {
     let changed = match kind {
         PrincipalKind::Client => diesel::update(clients::table.find(id))
             .set((clients::secret_salt.eq(salt), clients::secret_hash.eq(hash)))
@@ -367,7 +396,10 @@ pub fn set_secret(
             ))
             .execute(conn)?,
     };
-    Ok(changed > 0)
+    if changed == 0 {
+        return Err(DieselError::NotFound);
+    }
+    Ok(())
 }
 
 /// Bulk insert for seeding (benchmarks, demos); one statement per call.

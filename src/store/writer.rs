@@ -13,7 +13,7 @@ use diesel::connection::SimpleConnection;
 use diesel::SqliteConnection;
 use tokio::sync::oneshot;
 
-use crate::error::ApiError;
+use super::StoreError;
 
 /// How many queued writes one transaction takes at most.
 const MAX_BATCH: usize = 256;
@@ -68,18 +68,18 @@ impl Writer {
     /// could still be rolled back. A write that
     /// waited in the queue past its deadline is not run at all and answers
     /// 503, so a 503 from here always means "nothing was written".
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, ApiError>>();
+        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
         let deadline = Instant::now() + self.timeout;
         let job: Job = Box::new(move |conn| {
             let result = if tx.is_closed() {
-                Err(ApiError::Unavailable("the client is gone".into()))
+                Err(StoreError::Unavailable("the client is gone".into()))
             } else if Instant::now() > deadline {
-                Err(ApiError::Unavailable(
+                Err(StoreError::Unavailable(
                     "the write waited too long for the database".into(),
                 ))
             } else {
@@ -92,24 +92,26 @@ impl Writer {
             Box::new(move |commit: Result<(), String>| {
                 let answer = match commit {
                     Ok(()) => result,
-                    Err(e) => Err(ApiError::Unavailable(format!("commit failed: {e}"))),
+                    Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
                 };
                 let _ = tx.send(answer);
             })
         });
         self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => ApiError::Unavailable("the write queue is full".into()),
-            TrySendError::Disconnected(_) => ApiError::Unavailable("the writer has stopped".into()),
+            TrySendError::Full(_) => StoreError::Unavailable("the write queue is full".into()),
+            TrySendError::Disconnected(_) => {
+                StoreError::Unavailable("the writer has stopped".into())
+            }
         })?;
         // The writer answers every job (run, expired, or dropped when the
         // batch could not begin). This bound only guards against a writer
         // stuck in the file system; it must outlast the busy timeout.
         match tokio::time::timeout(self.timeout * 3 + Duration::from_secs(1), rx).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err(ApiError::Unavailable(
+            Ok(Err(_)) => Err(StoreError::Unavailable(
                 "the database could not take the write".into(),
             )),
-            Err(_) => Err(ApiError::Unavailable(
+            Err(_) => Err(StoreError::Unavailable(
                 "timed out waiting for the writer".into(),
             )),
         }

@@ -5,7 +5,7 @@
 //! and scope isolation.
 
 use awc::http::Method;
-use guestpass::store::models::PrincipalKind;
+use guestpass::domain::PrincipalKind;
 use serde_json::{json, Map, Value};
 
 use crate::helpers::*;

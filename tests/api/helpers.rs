@@ -202,6 +202,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     config.shutdown_timeout = Duration::from_secs(1);
     config.store.pool_size = 4;
     config.store.pool_timeout = Duration::from_secs(5);
+    // Tests send bursts from one principal; the rate-limit tests turn it on.
+    config.rate_limit = 0;
     adjust(&mut config);
     let base_path = config.base_path.clone();
     let application = Application::build(config).expect("build the application");

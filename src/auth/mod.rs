@@ -2,19 +2,20 @@
 //! for the levels the deployment configures. Verified credentials are cached
 //! for a bounded time so the hot path makes no database round trip for them.
 
+mod levels;
+
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
 
-use crate::domain::Reason;
-use crate::error::{AccessLevel, ApiError, FieldErrors};
+use crate::domain::{FieldErrors, Location, LocationId, PrincipalKind, Reason, Scope, UserId};
+use crate::error::{AccessLevel, ApiError};
 use crate::secret;
-use crate::store::models::{CredentialRow, LocationRow, PrincipalKind, Scope};
-use crate::store::{read, Store};
+use crate::store::rows::CredentialRow;
+use crate::store::Store;
+pub use levels::AuthLevels;
 
 pub const X_CLIENT_ID: &str = "X-Client-ID";
 pub const X_CLIENT_SECRET: &str = "X-Client-Secret";
@@ -26,83 +27,15 @@ pub const X_USER_ID: &str = "X-User-ID";
 
 /// Longer header values are refused before any lookup.
 const MAX_HEADER_VALUE: usize = 1024;
-const MAX_USER_ID: usize = 256;
 /// The cache only ever holds principals that exist; this caps it anyway.
 const MAX_CACHED: usize = 100_000;
 
-/// Which access levels every operation requires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthLevels {
-    pub client: bool,
-    pub chain: bool,
-    pub location: bool,
-}
-
-impl Default for AuthLevels {
-    fn default() -> Self {
-        Self {
-            client: false,
-            chain: true,
-            location: false,
-        }
-    }
-}
-
-impl FromStr for AuthLevels {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut levels = Self {
-            client: false,
-            chain: false,
-            location: false,
-        };
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part {
-                "client" => levels.client = true,
-                "chain" => levels.chain = true,
-                "location" => levels.location = true,
-                other => {
-                    return Err(format!(
-                        "unknown access level '{other}' (client, chain, location)"
-                    ))
-                }
-            }
-        }
-        if levels
-            == (Self {
-                client: false,
-                chain: false,
-                location: false,
-            })
-        {
-            return Err("at least one access level is required (client, chain, location)".into());
-        }
-        Ok(levels)
-    }
-}
-
-impl fmt::Display for AuthLevels {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = [
-            (self.client, "client"),
-            (self.chain, "chain"),
-            (self.location, "location"),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| *name)
-        .collect();
-        f.write_str(&names.join(","))
-    }
-}
-
 /// Who is calling, as far as the contract cares.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Identity {
     pub scope: Scope,
     /// `X-User-ID`, recorded as who created or cancelled a pass.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
 }
 
 enum Header<'a> {
@@ -159,7 +92,7 @@ impl Authenticator {
     /// Checks the access headers of every configured level: first that none
     /// is missing (all missing ones named at once), then each level in the
     /// order client, chain, location.
-    pub async fn authenticate(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
+    pub async fn authenticate(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
         let mut missing = FieldErrors::default();
         let required: &[(bool, &str)] = &[
             (self.levels.client, X_CLIENT_SECRET),
@@ -206,11 +139,10 @@ impl Authenticator {
 
         let user_id = match req.headers().get(X_USER_ID).map(|v| v.to_str()) {
             None => None,
-            Some(Ok(v)) if v.chars().count() <= MAX_USER_ID => Some(v.to_owned()),
-            Some(Ok(_)) => return Err(FieldErrors::single(X_USER_ID, Reason::TooLong)),
-            Some(Err(_)) => return Err(FieldErrors::single(X_USER_ID, Reason::WrongFormat)),
+            Some(Ok(v)) => Some(UserId::parse(v).map_err(|r| ApiError::bad_request(X_USER_ID, r))?),
+            Some(Err(_)) => return Err(ApiError::bad_request(X_USER_ID, Reason::WrongFormat)),
         };
-        Ok(Caller { scope, user_id })
+        Ok(Identity { scope, user_id })
     }
 
     async fn verify(
@@ -277,16 +209,12 @@ impl Authenticator {
     /// The location `id` if it exists inside `scope`; otherwise the contract's
     /// 404 for parameter `locationId` (outside the scope reads as unknown).
     /// Served from the same cache as the credentials.
-    pub async fn location_in_scope(
-        &self,
-        scope: &Scope,
-        id: &str,
-    ) -> Result<LocationRow, ApiError> {
+    pub async fn location_in_scope(&self, scope: &Scope, id: &str) -> Result<Location, ApiError> {
         self.credential(PrincipalKind::Location, id)
             .await?
             .and_then(|row| {
-                row.chain_id.as_ref().map(|chain_id| LocationRow {
-                    id: row.id.clone(),
+                row.chain_id.as_ref().map(|chain_id| Location {
+                    id: LocationId::from_stored(row.id.clone()),
                     chain_id: chain_id.clone(),
                 })
             })
@@ -307,11 +235,11 @@ impl Authenticator {
                 }
             }
         }
-        let lookup = id.to_owned();
-        let row = read!(&self.store, |conn, q| q::find_credential(
-            conn, kind, &lookup
-        ))?
-        .map(Arc::new);
+        let row = self
+            .store
+            .credential(kind, id.to_owned())
+            .await?
+            .map(Arc::new);
         if let (Some(row), false) = (&row, self.ttl.is_zero()) {
             if let Ok(mut cache) = slot.write() {
                 if cache.len() >= MAX_CACHED {
@@ -334,28 +262,10 @@ impl Authenticator {
                 }
             }
         }
-        let rows = Arc::new(read!(&self.store, |conn, q| q::client_credentials(conn))?);
+        let rows = Arc::new(self.store.client_credentials().await?);
         if let Ok(mut cached) = self.clients.write() {
             *cached = Some((Instant::now(), rows.clone()));
         }
         Ok(rows)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels_parse_any_combination_and_print_back() {
-        let l: AuthLevels = "client, location".parse().unwrap();
-        assert!(l.client && !l.chain && l.location);
-        assert_eq!(l.to_string(), "client,location");
-        assert_eq!(
-            "chain".parse::<AuthLevels>().unwrap(),
-            AuthLevels::default()
-        );
-        assert!("".parse::<AuthLevels>().is_err());
-        assert!("chain,gym".parse::<AuthLevels>().is_err());
     }
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::domain::Scope;
 use crate::error::ApiError;
-use crate::store::models::Scope;
 
 /// How often idle buckets are swept out.
 const EVICT_EVERY: Duration = Duration::from_secs(30);

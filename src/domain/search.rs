@@ -1,0 +1,114 @@
+//! `SearchFilter`: the query parameters of `searchGuestPasses`, parsed.
+
+use super::{email_key, EmailKey, FieldErrors, GuestPassStatus, Reason, UtcTimestamp};
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+/// Deeper pages cost every tenant: the contract caps `offset`.
+pub const MAX_OFFSET: i64 = i64::MAX;
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub location_id: Option<String>,
+    pub email_key: Option<EmailKey>,
+    pub checkin_code: Option<String>,
+    pub status: Option<GuestPassStatus>,
+    pub valid_at: Option<UtcTimestamp>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl SearchFilter {
+    /// Unknown parameters are ignored; a repeated one counts by its first value.
+    pub fn parse(query: &str) -> Result<Self, FieldErrors> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let param = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut errors = FieldErrors::default();
+        let status = param("status").and_then(|s| {
+            errors.check(
+                "status",
+                GuestPassStatus::parse(s).ok_or(Reason::WrongFormat),
+            )
+        });
+        let valid_at = param("validAt").and_then(|s| {
+            errors.check(
+                "validAt",
+                UtcTimestamp::parse(s).map_err(|_| Reason::WrongFormat),
+            )
+        });
+        let limit = errors.check(
+            "limit",
+            bounded_integer(param("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
+        );
+        let offset = errors.check("offset", bounded_integer(param("offset"), 0, 0, MAX_OFFSET));
+        errors.into_result()?;
+        Ok(Self {
+            location_id: param("locationId").map(str::to_owned),
+            email_key: param("email").map(email_key),
+            checkin_code: param("checkinCode").map(str::to_owned),
+            status,
+            valid_at,
+            limit: limit.unwrap_or(DEFAULT_LIMIT),
+            offset: offset.unwrap_or(0),
+        })
+    }
+}
+
+/// Not an integer → `wrongFormat`; an integer outside `[min, max]`, however
+/// large → `outOfRange`.
+fn bounded_integer(raw: Option<&str>, default: i64, min: i64, max: i64) -> Result<i64, Reason> {
+    let Some(raw) = raw else { return Ok(default) };
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reason::WrongFormat);
+    }
+    match raw.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(Reason::OutOfRange),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_offsets_follow_the_contract() {
+        assert_eq!(bounded_integer(None, 20, 1, 100), Ok(20));
+        assert_eq!(bounded_integer(Some("100"), 20, 1, 100), Ok(100));
+        assert_eq!(
+            bounded_integer(Some("0"), 20, 1, 100),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            bounded_integer(Some("101"), 20, 1, 100),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            bounded_integer(Some("-1"), 0, 0, i64::MAX),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            bounded_integer(Some("99999999999999999999999"), 0, 0, i64::MAX),
+            Err(Reason::OutOfRange)
+        );
+        for bad in ["", "ten", "1.5", "1e2", " 5", "+5", "-"] {
+            assert_eq!(
+                bounded_integer(Some(bad), 20, 1, 100),
+                Err(Reason::WrongFormat),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_failing_parameter_is_reported() {
+        let errors = SearchFilter::parse("status=active&validAt=x&limit=0&offset=a").unwrap_err();
+        assert_eq!(errors.as_map().len(), 4);
+    }
+}

@@ -1,0 +1,41 @@
+//! `Caller`: the authenticated principal of a request. Extracting it checks
+//! the access headers and charges the principal's rate limit; a handler that
+//! takes a `Caller` runs only for a caller who passed both.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::domain::{Scope, UserId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub struct Caller {
+    pub scope: Scope,
+    /// `X-User-ID`, recorded as who created or cancelled a pass.
+    pub user_id: Option<UserId>,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::internal("the application state is missing"))?;
+            let identity = state.auth.authenticate(&req).await?;
+            // Limiting after authentication keeps buckets to real principals.
+            state.rate_limit.check(&identity.scope)?;
+            Ok(Caller {
+                scope: identity.scope,
+                user_id: identity.user_id,
+            })
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! Rows as the store reads and writes them, in domain types.
+
+use diesel::prelude::*;
+
+use super::schema::{checkins, guest_passes};
+use crate::domain::{
+    CheckinCode, CheckinId, Email, EmailKey, GuestPassId, GuestPassStatus, Location, LocationId,
+    NewGuestPass, PersonName, Phone, UserId, UtcTimestamp,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = guest_passes)]
+pub struct GuestPassRow {
+    pub id: GuestPassId,
+    pub chain_id: String,
+    pub location_id: LocationId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub email_key: EmailKey,
+    pub phone: Option<Phone>,
+    pub valid_from: UtcTimestamp,
+    pub valid_until: UtcTimestamp,
+    pub checkin_code: CheckinCode,
+    pub created_at: UtcTimestamp,
+    pub created_by: Option<UserId>,
+    pub cancelled_at: Option<UtcTimestamp>,
+    pub cancelled_by: Option<UserId>,
+}
+
+impl GuestPassRow {
+    /// The one way from a parsed create request to a row: the store assigns
+    /// the id and the check-in code.
+    pub fn new(
+        pass: NewGuestPass,
+        location: Location,
+        created_by: Option<UserId>,
+        now: UtcTimestamp,
+    ) -> Self {
+        Self {
+            id: GuestPassId::generate(),
+            chain_id: location.chain_id,
+            location_id: location.id,
+            first_name: pass.first_name,
+            last_name: pass.last_name,
+            email_key: pass.email.key(),
+            email: pass.email,
+            phone: pass.phone,
+            valid_from: pass.period.valid_from,
+            valid_until: pass.period.valid_until,
+            checkin_code: CheckinCode::generate(),
+            created_at: now,
+            created_by,
+            cancelled_at: None,
+            cancelled_by: None,
+        }
+    }
+
+    pub fn status_at(&self, now: UtcTimestamp) -> GuestPassStatus {
+        GuestPassStatus::at(
+            now,
+            self.valid_from,
+            self.valid_until,
+            self.cancelled_at.is_some(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = checkins)]
+pub struct CheckinRow {
+    pub id: CheckinId,
+    pub guest_pass_id: GuestPassId,
+    pub location_id: LocationId,
+    pub checked_in_at: UtcTimestamp,
+}
+
+/// A principal's stored credential: what authentication compares a secret with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRow {
+    pub id: String,
+    /// The chain a location belongs to; `None` for chains and clients.
+    pub chain_id: Option<String>,
+    pub secret_salt: String,
+    pub secret_hash: String,
+}
+
+/// A chain, location or client about to be provisioned.
+#[derive(Debug, Clone)]
+pub struct NewPrincipal {
+    pub id: String,
+    pub name: String,
+    pub chain_id: Option<String>,
+    pub secret_salt: String,
+    pub secret_hash: String,
+    pub created_at: UtcTimestamp,
+}
