@@ -2,61 +2,34 @@
 //! `admin` (provisioning and secrets), `migrate` and `prune`.
 
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
-use guestpass::app::Application;
-use guestpass::config::Config;
+use std::sync::Arc;
 
-/// A fresh SQLite database file in its own temp directory.
-struct Db {
-    _dir: tempfile::TempDir,
-    url: String,
+#[path = "common/mod.rs"]
+mod common;
+use common::{Backend, TestDatabase};
+
+type Db = TestDatabase;
+
+fn new_db() -> Arc<Db> {
+    Arc::new(TestDatabase::new(Backend::Sqlite))
 }
 
-impl Db {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = dir
-            .path()
-            .join("guestpass.db")
-            .to_string_lossy()
-            .into_owned();
-        Self { _dir: dir, url }
-    }
+/// The single number a `SELECT COUNT(*) …` gives.
+fn count(db: &Db, query: &str) -> i64 {
+    db.sql_count(&format!("SELECT CAST(({query}) AS TEXT) AS value"))
+}
 
-    fn conn(&self) -> SqliteConnection {
-        SqliteConnection::establish(&self.url).expect("connect")
-    }
-
-    fn sql(&self, statement: &str) {
-        self.conn().batch_execute(statement).expect("sql");
-    }
-
-    fn count(&self, query: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let rows: Vec<Count> = diesel::sql_query(query)
-            .load(&mut self.conn())
-            .expect("query");
-        rows.first().map_or(-1, |r| r.n)
-    }
-
-    fn pass_ids(&self) -> Vec<String> {
-        #[derive(diesel::QueryableByName)]
-        struct Id {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            id: String,
-        }
-        let rows: Vec<Id> = diesel::sql_query("SELECT id FROM guest_passes ORDER BY id")
-            .load(&mut self.conn())
-            .expect("query");
-        rows.into_iter().map(|r| r.id).collect()
-    }
+fn pass_ids(db: &Db) -> Vec<String> {
+    let ids = db
+        .sql_text(
+            "SELECT group_concat(id, ',') AS value FROM (SELECT id FROM guest_passes ORDER BY id)",
+        )
+        .unwrap_or_default();
+    ids.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 struct Run {
@@ -127,40 +100,18 @@ fn first_number(text: &str) -> Option<u64> {
 }
 
 /// The real server, built by the same builder `serve` uses, on the file.
-struct Server {
-    base: String,
-    client: awc::Client,
+async fn serve(db: &Arc<Db>, levels: &str) -> common::TestApp {
+    let levels: guestpass::auth::AuthLevels = levels.parse().expect("levels");
+    common::serve(db.clone(), |c| c.auth_levels = levels).await
 }
 
-async fn serve(db: &Db, levels: &str) -> Server {
-    let mut config = Config::new(db.url.clone());
-    config.bind = "127.0.0.1:0".into();
-    config.workers = 1;
-    config.credential_cache = Duration::ZERO;
-    config.shutdown_timeout = Duration::from_secs(1);
-    config.auth_levels = levels.parse().expect("levels");
-    config.rate_limit = 0;
-    let base_path = config.base_path.clone();
-    let application = Application::build(config).expect("build the application");
-    let base = format!("http://127.0.0.1:{}{base_path}", application.port());
-    actix_web::rt::spawn(application.run_until_stopped());
-    Server {
-        base,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .finish(),
+/// The status of a search with these access headers.
+async fn status_with(server: &common::TestApp, headers: &[(&str, &str)]) -> u16 {
+    let mut creds = common::Creds::none();
+    for (name, value) in headers {
+        creds = creds.with(name, value);
     }
-}
-
-impl Server {
-    /// The status of a search with these access headers.
-    async fn status_with(&self, headers: &[(&str, &str)]) -> u16 {
-        let mut req = self.client.get(format!("{}/guest-passes", self.base));
-        for header in headers {
-            req = req.insert_header(*header);
-        }
-        req.send().await.expect("request").status().as_u16()
-    }
+    server.get("/guest-passes", &creds).await.status
 }
 
 fn epoch_now() -> i64 {
@@ -169,7 +120,7 @@ fn epoch_now() -> i64 {
 
 #[test]
 fn add_chain_prints_exactly_one_line_the_secret() {
-    let db = Db::new();
+    let db = new_db();
     let first = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     let second = secret_of(&admin(
         &db,
@@ -182,16 +133,16 @@ fn add_chain_prints_exactly_one_line_the_secret() {
     ));
     let client = secret_of(&admin(&db, &["add-client", "--id", "partner"]));
     assert_ne!(location, client);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 2);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM locations"), 1);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM clients"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM chains"), 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM locations"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM clients"), 1);
 }
 
 #[test]
 fn secrets_are_stored_only_as_hashes() {
-    let db = Db::new();
+    let db = new_db();
     let secret = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
-    let stored = db.count(&format!(
+    let stored = count(&db, &format!(
         "SELECT COUNT(*) AS n FROM chains WHERE secret_hash = '{secret}' OR secret_salt = '{secret}' \
          OR name = '{secret}' OR instr(secret_hash, '{secret}') > 0"
     ));
@@ -200,7 +151,7 @@ fn secrets_are_stored_only_as_hashes() {
 
 #[actix_web::test]
 async fn re_adding_an_existing_id_fails_and_leaves_the_old_secret_working() {
-    let db = Db::new();
+    let db = new_db();
     let secret = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     let again = admin(&db, &["add-chain", "--id", "chain-1"]);
     assert_fails(&again, &["chain-1", "exists"]);
@@ -215,25 +166,29 @@ async fn re_adding_an_existing_id_fails_and_leaves_the_old_secret_working() {
         ],
     );
     assert_fails(&chosen, &["chain-1", "exists"]);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM chains"), 1);
 
     let server = serve(&db, "chain").await;
-    let ok = server
-        .status_with(&[("X-Chain-ID", "chain-1"), ("X-Chain-Secret", &secret)])
-        .await;
+    let ok = status_with(
+        &server,
+        &[("X-Chain-ID", "chain-1"), ("X-Chain-Secret", &secret)],
+    )
+    .await;
     assert_eq!(ok, 200);
-    let refused = server
-        .status_with(&[
+    let refused = status_with(
+        &server,
+        &[
             ("X-Chain-ID", "chain-1"),
             ("X-Chain-Secret", "another-secret-0123456789"),
-        ])
-        .await;
+        ],
+    )
+    .await;
     assert_eq!(refused, 401);
 }
 
 #[test]
 fn adding_a_location_or_client_twice_fails_too() {
-    let db = Db::new();
+    let db = new_db();
     secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     secret_of(&admin(
         &db,
@@ -253,19 +208,19 @@ fn adding_a_location_or_client_twice_fails_too() {
 
 #[test]
 fn add_location_with_an_unknown_chain_fails() {
-    let db = Db::new();
+    let db = new_db();
     secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     let run = admin(
         &db,
         &["add-location", "--chain", "no-such-chain", "--id", "loc-1"],
     );
     assert_fails(&run, &["no-such-chain"]);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM locations"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM locations"), 0);
 }
 
 #[actix_web::test]
 async fn rotate_secret_prints_a_new_secret_and_only_the_new_one_works() {
-    let db = Db::new();
+    let db = new_db();
     let chain_old = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     let location_old = secret_of(&admin(
         &db,
@@ -288,7 +243,7 @@ async fn rotate_secret_prints_a_new_secret_and_only_the_new_one_works() {
         async move {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            server.status_with(&headers).await
+            status_with(server, &headers).await
         }
     };
     assert_eq!(
@@ -341,7 +296,7 @@ async fn rotate_secret_prints_a_new_secret_and_only_the_new_one_works() {
 
 #[test]
 fn rotating_the_secret_of_an_unknown_id_fails() {
-    let db = Db::new();
+    let db = new_db();
     secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     for (flag, id) in [
         ("--chain", "no-such-chain"),
@@ -359,7 +314,7 @@ fn rotating_the_secret_of_an_unknown_id_fails() {
 
 #[actix_web::test]
 async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
-    let db = Db::new();
+    let db = new_db();
     let run = admin(
         &db,
         &[
@@ -371,7 +326,7 @@ async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
         ],
     );
     assert_fails(&run, &["secret"]);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM chains"), 0);
     // 16 is enough, and is printed back as the secret.
     let run = admin(
         &db,
@@ -392,30 +347,32 @@ async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
     );
     assert_fails(&run, &["secret"]);
     let server = serve(&db, "chain").await;
-    let status = server
-        .status_with(&[
+    let status = status_with(
+        &server,
+        &[
             ("X-Chain-ID", "chain-1"),
             ("X-Chain-Secret", "sixteen-chars-xy"),
-        ])
-        .await;
+        ],
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
 #[test]
 fn migrate_succeeds_twice() {
-    let db = Db::new();
+    let db = new_db();
     for _ in 0..2 {
         let run = guestpass(&["migrate", "--database-url", &db.url]);
         assert!(run.success, "stderr: {}", run.stderr);
     }
     for table in ["chains", "locations", "clients", "guest_passes", "checkins"] {
-        assert_eq!(db.count(&format!("SELECT COUNT(*) AS n FROM {table}")), 0);
+        assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM {table}")), 0);
     }
     // And on a database that already holds data, nothing is lost.
     secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     let run = guestpass(&["migrate", "--database-url", &db.url]);
     assert!(run.success, "stderr: {}", run.stderr);
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM chains"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM chains"), 1);
 }
 
 /// A chain and a location, then passes straight in the table: one that ended
@@ -473,54 +430,60 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 
 #[test]
 fn prune_dry_run_counts_and_deletes_nothing() {
-    let db = Db::new();
+    let db = new_db();
     let all = with_passes(&db);
     let run = prune(&db, &["--expired-before", "30", "--dry-run"]);
     assert_eq!(first_number(&run.stdout), Some(1), "{}", run.stdout);
-    assert_eq!(db.pass_ids(), sorted(&all));
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM checkins"), 2);
+    assert_eq!(pass_ids(&db), sorted(&all));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM checkins"), 2);
     let run = prune(&db, &["--expired-before", "0", "--dry-run"]);
     assert_eq!(first_number(&run.stdout), Some(2), "{}", run.stdout);
-    assert_eq!(db.pass_ids(), sorted(&all));
+    assert_eq!(pass_ids(&db), sorted(&all));
 }
 
 #[test]
 fn prune_deletes_passes_that_ended_before_the_cutoff_with_their_checkins() {
-    let db = Db::new();
+    let db = new_db();
     let [_old, recent, active, upcoming] = with_passes(&db);
     let run = prune(&db, &["--expired-before", "30"]);
     assert_eq!(first_number(&run.stdout), Some(1), "{}", run.stdout);
-    assert_eq!(db.pass_ids(), sorted(&[recent, active, upcoming]));
+    assert_eq!(pass_ids(&db), sorted(&[recent, active, upcoming]));
     assert_eq!(
-        db.count("SELECT COUNT(*) AS n FROM checkins WHERE guest_pass_id = 'old'"),
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM checkins WHERE guest_pass_id = 'old'"
+        ),
         0
     );
     assert_eq!(
-        db.count("SELECT COUNT(*) AS n FROM checkins WHERE guest_pass_id = 'active'"),
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM checkins WHERE guest_pass_id = 'active'"
+        ),
         1
     );
     // Nothing left that old: a second run deletes nothing.
     let run = prune(&db, &["--expired-before", "30"]);
     assert_eq!(first_number(&run.stdout), Some(0), "{}", run.stdout);
-    assert_eq!(db.pass_ids(), sorted(&[recent, active, upcoming]));
+    assert_eq!(pass_ids(&db), sorted(&[recent, active, upcoming]));
 }
 
 #[test]
 fn prune_with_zero_days_deletes_every_ended_pass_but_never_an_active_or_upcoming_one() {
-    let db = Db::new();
+    let db = new_db();
     let [_old, _recent, active, upcoming] = with_passes(&db);
     let run = prune(&db, &["--expired-before", "0"]);
     assert_eq!(first_number(&run.stdout), Some(2), "{}", run.stdout);
-    assert_eq!(db.pass_ids(), sorted(&[active, upcoming]));
-    assert_eq!(db.count("SELECT COUNT(*) AS n FROM checkins"), 1);
+    assert_eq!(pass_ids(&db), sorted(&[active, upcoming]));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM checkins"), 1);
     let run = prune(&db, &["--expired-before", "0"]);
     assert_eq!(first_number(&run.stdout), Some(0), "{}", run.stdout);
-    assert_eq!(db.pass_ids(), sorted(&[active, upcoming]));
+    assert_eq!(pass_ids(&db), sorted(&[active, upcoming]));
 }
 
 #[test]
 fn prune_refuses_a_negative_or_missing_day_count() {
-    let db = Db::new();
+    let db = new_db();
     let all = with_passes(&db);
     for args in [
         vec!["prune", "--database-url", db.url.as_str()],
@@ -542,12 +505,12 @@ fn prune_refuses_a_negative_or_missing_day_count() {
         let run = guestpass(&args);
         assert!(!run.success, "{args:?}: {}", run.stdout);
     }
-    assert_eq!(db.pass_ids(), sorted(&all));
+    assert_eq!(pass_ids(&db), sorted(&all));
 }
 
 #[actix_web::test]
 async fn secrets_printed_by_admin_work_against_the_server() {
-    let db = Db::new();
+    let db = new_db();
     let chain = secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
     let location = secret_of(&admin(
         &db,
@@ -581,8 +544,8 @@ async fn secrets_printed_by_admin_work_against_the_server() {
         ),
     ] {
         let server = serve(&db, levels).await;
-        assert_eq!(server.status_with(&headers).await, 200, "{levels}");
+        assert_eq!(status_with(&server, &headers).await, 200, "{levels}");
         let wrong_secret = [wrong, (headers[1].0, "not-the-secret-0123456789")];
-        assert_eq!(server.status_with(&wrong_secret).await, 401, "{levels}");
+        assert_eq!(status_with(&server, &wrong_secret).await, 401, "{levels}");
     }
 }

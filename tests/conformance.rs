@@ -16,7 +16,7 @@ use guestpass::config::Config;
 use guestpass::conformance::{self, ConformanceArgs};
 use serde_json::{json, Value};
 
-#[path = "fixtures/principals.rs"]
+#[path = "common/principals.rs"]
 #[allow(dead_code)]
 mod principals;
 use principals::*;

@@ -8,7 +8,7 @@ use awc::http::Method;
 use guestpass::domain::PrincipalKind;
 use serde_json::{json, Map, Value};
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(

@@ -4,7 +4,7 @@
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(

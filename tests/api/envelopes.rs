@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(

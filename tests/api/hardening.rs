@@ -8,7 +8,7 @@ use std::time::Duration;
 use awc::http::Method;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(

@@ -1,7 +1,8 @@
-//! Black-box tests of the contract (../shared/CONTRACT.md), over real HTTP,
+//! Black-box tests of the contract (spec/README.md), over real HTTP,
 //! one file per contract section; each runs on SQLite and on PostgreSQL.
 
-mod helpers;
+#[path = "../common/mod.rs"]
+mod common;
 
 mod auth;
 mod cancel;

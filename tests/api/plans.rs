@@ -4,7 +4,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(searches_by_location_and_email_or_by_code_use_an_index);

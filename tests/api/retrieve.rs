@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(

@@ -7,7 +7,7 @@ use awc::http::Method;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::on_both_backends;
 
 on_both_backends!(

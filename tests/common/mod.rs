@@ -1,7 +1,10 @@
-//! `spawn_app`: the real application on a random loopback port with a fresh
-//! database (a temp SQLite file, or a new PostgreSQL database), provisioned
-//! with two chains, three locations and a client; typed request helpers.
+//! The one test harness, shared by every test target: a fresh database per
+//! test (a temp SQLite file, or a new PostgreSQL database on the server named
+//! by `GUESTPASS_TEST_POSTGRES_URL`), the real application on a random
+//! loopback port, the provisioned principals, and typed request helpers.
+#![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use awc::http::Method;
@@ -12,7 +15,6 @@ use guestpass::auth::AuthLevels;
 use guestpass::config::Config;
 use serde_json::{json, Value};
 
-#[path = "../fixtures/principals.rs"]
 mod principals;
 pub use principals::*;
 
@@ -31,13 +33,13 @@ macro_rules! on_both_backends {
             mod $name {
                 #[actix_web::test]
                 async fn sqlite() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
+                    super::$name($crate::common::Backend::Sqlite).await
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    if $crate::helpers::postgres_url().is_some() {
-                        super::$name($crate::helpers::Backend::Postgres).await
+                    if $crate::common::postgres_url().is_some() {
+                        super::$name($crate::common::Backend::Postgres).await
                     } else {
                         eprintln!("skipped: GUESTPASS_TEST_POSTGRES_URL is not set");
                     }
@@ -153,14 +155,105 @@ impl Resp {
     }
 }
 
+/// A fresh, empty database that is removed when dropped.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// (server URL to drop it from, database name) on PostgreSQL.
+    pg: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir
+                    .path()
+                    .join("guestpass.db")
+                    .to_string_lossy()
+                    .into_owned();
+                Self {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                    pg: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url().expect("GUESTPASS_TEST_POSTGRES_URL");
+                let name = format!("gp_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let url = match admin_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("GUESTPASS_TEST_POSTGRES_URL needs a database name"),
+                };
+                Self {
+                    backend,
+                    url,
+                    _dir: None,
+                    pg: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+
+    /// Runs SQL straight against the database, e.g. to move a pass's
+    /// period into the past without waiting for the clock.
+    pub fn sql(&self, statement: &str) {
+        match self.backend {
+            Backend::Sqlite => SqliteConnection::establish(&self.url)
+                .expect("connect")
+                .batch_execute(statement)
+                .expect("sql"),
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .expect("connect")
+                .batch_execute(statement)
+                .expect("sql"),
+        }
+    }
+
+    /// The single text value a query selects `AS value`.
+    pub fn sql_text(&self, query: &str) -> Option<String> {
+        let rows: Vec<TextRow> = match self.backend {
+            Backend::Sqlite => diesel::sql_query(query)
+                .load(&mut SqliteConnection::establish(&self.url).expect("connect"))
+                .expect("query"),
+            Backend::Postgres => diesel::sql_query(query)
+                .load(&mut PgConnection::establish(&self.url).expect("connect"))
+                .expect("query"),
+        };
+        rows.into_iter().next().and_then(|r| r.value)
+    }
+
+    /// The single integer a query selects `AS value` (cast to text).
+    pub fn sql_count(&self, query: &str) -> i64 {
+        self.sql_text(query)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg.take() {
+            if let Ok(mut conn) = PgConnection::establish(&admin_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
 pub struct TestApp {
     pub backend: Backend,
     pub address: String,
     pub base_path: String,
     pub database_url: String,
     pub client: awc::Client,
-    _dir: Option<tempfile::TempDir>,
-    pg_database: Option<(String, String)>,
+    pub db: Arc<TestDatabase>,
     app_store: guestpass::store::Store,
 }
 
@@ -173,29 +266,20 @@ pub async fn spawn_with_levels(backend: Backend, levels: &str) -> TestApp {
     spawn_app_with(backend, move |c| c.auth_levels = levels).await
 }
 
-/// Spawns the app after letting the test adjust the configuration.
+/// Spawns the app on a fresh database provisioned with the fixture
+/// principals, after letting the test adjust the configuration.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let app = serve(Arc::new(TestDatabase::new(backend)), adjust).await;
+    provision(app.store()).await;
+    app
+}
+
+/// Serves `db` as it is (nothing provisioned): the configuration every test
+/// starts from, a small pool, no rate limit, no credential cache, then
+/// `adjust`. Several apps may serve one database.
+pub async fn serve(db: Arc<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
-    let (database_url, dir, pg_database) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let path = dir.path().join("guestpass.db");
-            (path.to_string_lossy().into_owned(), Some(dir), None)
-        }
-        Backend::Postgres => {
-            let admin_url = postgres_url().expect("GUESTPASS_TEST_POSTGRES_URL");
-            let name = format!("gp_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
-            conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create test database");
-            let url = match admin_url.rsplit_once('/') {
-                Some((server, _)) => format!("{server}/{name}"),
-                None => panic!("GUESTPASS_TEST_POSTGRES_URL needs a database name"),
-            };
-            (url, None, Some((admin_url, name)))
-        }
-    };
-    let mut config = Config::new(database_url.clone());
+    let mut config = Config::new(db.url.clone());
     config.bind = "127.0.0.1:0".into();
     config.workers = 2;
     config.credential_cache = Duration::ZERO;
@@ -209,31 +293,19 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let application = Application::build(config).expect("build the application");
     let port = application.port();
     let app_store = application.store().clone();
-    provision(&app_store).await;
     actix_web::rt::spawn(application.run_until_stopped());
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .disable_redirects()
         .finish();
     TestApp {
-        backend,
+        backend: db.backend,
         address: format!("http://127.0.0.1:{port}"),
         base_path,
-        database_url,
+        database_url: db.url.clone(),
         client,
-        _dir: dir,
-        pg_database,
+        db,
         app_store,
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.pg_database.take() {
-            if let Ok(mut conn) = PgConnection::establish(&admin_url) {
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
     }
 }
 
@@ -377,37 +449,21 @@ impl TestApp {
         .await
     }
 
-    /// Runs SQL straight against the test database, e.g. to move a pass's
-    /// period into the past without waiting for the clock.
     pub fn sql(&self, statement: &str) {
-        match self.backend {
-            Backend::Sqlite => SqliteConnection::establish(&self.database_url)
-                .expect("connect")
-                .batch_execute(statement)
-                .expect("sql"),
-            Backend::Postgres => PgConnection::establish(&self.database_url)
-                .expect("connect")
-                .batch_execute(statement)
-                .expect("sql"),
-        }
+        self.db.sql(statement)
     }
 
-    /// The single text value a query selects `AS value`.
     pub fn sql_text(&self, query: &str) -> Option<String> {
-        let rows: Vec<TextRow> = match self.backend {
-            Backend::Sqlite => diesel::sql_query(query)
-                .load(&mut SqliteConnection::establish(&self.database_url).expect("connect"))
-                .expect("query"),
-            Backend::Postgres => diesel::sql_query(query)
-                .load(&mut PgConnection::establish(&self.database_url).expect("connect"))
-                .expect("query"),
-        };
-        rows.into_iter().next().and_then(|r| r.value)
+        self.db.sql_text(query)
     }
 
     pub fn count_passes(&self) -> i64 {
-        self.sql_text("SELECT CAST(COUNT(*) AS TEXT) AS value FROM guest_passes")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(-1)
+        self.db
+            .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM guest_passes")
+    }
+
+    /// The API's base URL, e.g. `http://127.0.0.1:PORT/members/v1.0`.
+    pub fn base_url(&self) -> String {
+        format!("{}{}", self.address, self.base_path)
     }
 }
