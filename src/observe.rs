@@ -34,15 +34,12 @@ pub async fn observe(
         });
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let response = match next.call(req).await {
+    // Kept to answer with when the inner service fails instead of responding.
+    let http_req = req.request().clone();
+    let mut response = match next.call(req).await {
         Ok(response) => ensure_envelope(response.map_into_boxed_body()),
-        Err(error) => {
-            // Only framework internals end up here; actix answers them itself.
-            log::error!("{} {method} {path}: {error}", id_text(&request_id));
-            return Err(error);
-        }
+        Err(error) => ensure_envelope(ServiceResponse::from_err(error, http_req)),
     };
-    let mut response = response;
     response
         .headers_mut()
         .insert(X_REQUEST_ID, request_id.clone());
