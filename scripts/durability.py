@@ -6,6 +6,10 @@ the server with SIGKILL in the middle of the load, restarts it, and reads back
 every pass that was answered 201. Prints acknowledged / found / lost and exits
 non-zero when anything acknowledged is missing or altered.
 
+This checks crash recovery only: the OS page cache survives a killed process,
+so a server that never fsyncs passes too. Power loss is tested by
+tests/powercut.rs (SQLite, part of `cargo test`).
+
     scripts/durability.py --binary target/release/guestpass --backend sqlite
     scripts/durability.py --binary target/release/guestpass --backend postgres \
         --postgres-url postgres://postgres@127.0.0.1:5432/test
