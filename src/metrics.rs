@@ -36,6 +36,8 @@ pub struct Gauges {
     pub pool_idle: u32,
     pub rate_limit_buckets: usize,
     pub rate_limit_rejections: usize,
+    pub db_retries: u64,
+    pub db_stalls: u64,
 }
 
 impl Metrics {
@@ -119,6 +121,20 @@ impl Metrics {
             "counter",
             gauges.rate_limit_rejections.to_string(),
         );
+        gauge(
+            &mut out,
+            "guestpass_db_retries_total",
+            "Transactions run again after a deadlock or serialization failure.",
+            "counter",
+            gauges.db_retries.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_db_stalls_total",
+            "Operations answered 503 because the database did not answer in time.",
+            "counter",
+            gauges.db_stalls.to_string(),
+        );
         out
     }
 }
@@ -138,6 +154,8 @@ mod tests {
             pool_idle: 3,
             rate_limit_buckets: 0,
             rate_limit_rejections: 0,
+            db_retries: 0,
+            db_stalls: 0,
         });
         assert!(text
             .contains("guestpass_requests_total{operation=\"getGuestPass\",status=\"200\"} 2\n"));

@@ -8,6 +8,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 
@@ -34,11 +35,15 @@ pub async fn observe(
         });
     let method = req.method().clone();
     let path = req.path().to_owned();
-    // Kept to answer with when the inner service fails instead of responding.
-    let http_req = req.request().clone();
     let mut response = match next.call(req).await {
         Ok(response) => ensure_envelope(response.map_into_boxed_body()),
-        Err(error) => ensure_envelope(ServiceResponse::from_err(error, http_req)),
+        Err(error) => {
+            // A service that failed instead of answering (only framework
+            // internals do): actix renders what we return, so return the
+            // envelope for its status, and keep the detail for the log.
+            log::error!("{} {method} {path}: {error}", id_text(&request_id));
+            return Err(envelope_for(error.as_response_error().status_code()).into());
+        }
     };
     response
         .headers_mut()
@@ -86,7 +91,13 @@ fn ensure_envelope(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBod
     if !status.is_client_error() && !status.is_server_error() || is_json {
         return response;
     }
-    let error = match status.as_u16() {
+    let (req, _) = response.into_parts();
+    ServiceResponse::new(req, envelope_for(status).error_response())
+}
+
+/// The blueprint's error for a status the framework chose.
+fn envelope_for(status: StatusCode) -> ApiError {
+    match status.as_u16() {
         404 => ApiError::ResourceNotFound,
         405 => ApiError::MethodNotAllowed {
             allow: String::new(),
@@ -96,7 +107,5 @@ fn ensure_envelope(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBod
         400..=499 => ApiError::bad_request("body", Reason::WrongFormat),
         503 => ApiError::Unavailable(format!("framework answered {status}")),
         _ => ApiError::Internal(format!("framework answered {status}")),
-    };
-    let (req, _) = response.into_parts();
-    ServiceResponse::new(req, error.error_response())
+    }
 }

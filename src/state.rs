@@ -1,6 +1,7 @@
 //! `AppState`: what every request shares — the store, the authenticator, the
 //! rate limiter, the metrics and the API's settings.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::auth::Authenticator;
@@ -46,6 +47,8 @@ impl AppState {
             pool_idle,
             rate_limit_buckets: self.rate_limit.buckets(),
             rate_limit_rejections: self.rate_limit.rejections(),
+            db_retries: self.store.stats().retries.load(Ordering::Relaxed),
+            db_stalls: self.store.stats().stalls.load(Ordering::Relaxed),
         }
     }
 }

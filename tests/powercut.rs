@@ -28,7 +28,7 @@ use diesel::{Connection, RunQueryDsl, SqliteConnection};
 use guestpass::admin::add_principal;
 use guestpass::app::Application;
 use guestpass::config::Config;
-use guestpass::store::models::PrincipalKind;
+use guestpass::domain::PrincipalKind;
 use guestpass::store::SqliteSync;
 use rand::Rng;
 use serde_json::{json, Value};

@@ -66,6 +66,8 @@ fn is_unavailable(error: &DieselError) -> bool {
                     "statement timeout",
                     "canceling statement",
                     "disk is full",
+                    // A deadlock that outlived its retries: try again later.
+                    "deadlock detected",
                 ]
                 .iter()
                 .any(|needle| m.contains(needle))

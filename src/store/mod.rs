@@ -17,9 +17,14 @@ mod pool;
 pub mod postgres;
 pub mod rows;
 pub mod schema;
+pub mod seams;
 mod sql_types;
 pub mod sqlite;
 mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::r2d2::{Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
@@ -32,6 +37,7 @@ pub use error::StoreError;
 pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
 use pool::Manager;
 use rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal};
+use seams::Seams;
 
 pub enum CreateOutcome {
     Created(Box<GuestPassRow>),
@@ -46,13 +52,41 @@ pub enum CheckinOutcome {
 }
 
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    backend: Backend,
+    shared: Arc<Shared>,
+}
+
+#[derive(Clone)]
+enum Backend {
     Sqlite {
         readers: Pool<Manager<SqliteConnection>>,
         writer: writer::Writer,
     },
     Postgres(Pool<Manager<PgConnection>>),
 }
+
+/// What every operation of a store shares, whichever connection runs it.
+struct Shared {
+    /// How long an operation may wait for the database, from its start.
+    timeout: Duration,
+    seams: Arc<Seams>,
+    stats: Stats,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Stats {
+    /// Transactions run again after a deadlock or serialization failure.
+    pub retries: AtomicU64,
+    /// Operations answered 503 because the database did not answer in time.
+    pub stalls: AtomicU64,
+}
+
+/// A watchdog fires this long after an operation's deadline: past the
+/// deadline a write no longer commits (it checks before its commit), so the
+/// grace only covers a commit already on its way when the deadline passed.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
 
 fn checkout<M>(pool: &Pool<M>) -> Result<PooledConnection<M>, StoreError>
 where
@@ -62,23 +96,35 @@ where
         .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
 }
 
-/// Runs blocking database work on actix's blocking thread pool, off the async workers.
-async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+/// Runs blocking database work on actix's blocking thread pool, off the
+/// async workers, and gives up on it (503) when it outlives `deadline`:
+/// a database that accepts connections but never answers must not hang the
+/// request.
+async fn blocking<T, F>(shared: &Shared, deadline: Instant, work: F) -> Result<T, StoreError>
 where
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
-    actix_web::web::block(work)
-        .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
+    let limit = deadline.saturating_duration_since(Instant::now()) + WATCHDOG_GRACE;
+    match tokio::time::timeout(limit, actix_web::web::block(work)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(StoreError::Internal(e.to_string())),
+        Err(_) => {
+            shared.stats.stalls.fetch_add(1, Ordering::Relaxed);
+            Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        }
+    }
 }
 
 /// Runs `$body` on a pooled connection of `$pool`, off the async workers,
 /// with `$q` bound to the query module `$module`.
 macro_rules! on_pool {
-    ($pool:expr, $module:ident, |$conn:ident, $q:ident| $body:expr) => {{
+    ($store:expr, $pool:expr, $module:ident, |$conn:ident, $q:ident| $body:expr) => {{
         let pool = $pool.clone();
-        blocking(move || {
+        let deadline = Instant::now() + $store.shared.timeout;
+        blocking(&$store.shared, deadline, move || {
             use self::$module as $q;
             let mut pooled = checkout(&pool)?;
             let result = {
@@ -95,19 +141,20 @@ macro_rules! on_pool {
 /// the query module of the configured backend.
 macro_rules! reading {
     ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
-        match $store {
-            Store::Sqlite { readers, .. } => on_pool!(readers, sqlite, |$conn, $q| $body),
-            Store::Postgres(pool) => on_pool!(pool, postgres, |$conn, $q| $body),
+        match &$store.backend {
+            Backend::Sqlite { readers, .. } => on_pool!($store, readers, sqlite, |$conn, $q| $body),
+            Backend::Postgres(pool) => on_pool!($store, pool, postgres, |$conn, $q| $body),
         }
     };
 }
 
-/// Like `reading!`, but on SQLite the work goes to the single writer, which
-/// commits queued writes together (group commit).
+/// Like `reading!`, for a write. On SQLite the work goes to the single
+/// writer, which commits queued writes together (group commit); on
+/// PostgreSQL it runs on a pooled connection as one statement.
 macro_rules! writing {
     ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
-        match $store {
-            Store::Sqlite { writer, .. } => {
+        match &$store.backend {
+            Backend::Sqlite { writer, .. } => {
                 writer
                     .run(move |$conn| {
                         use self::sqlite as $q;
@@ -115,24 +162,64 @@ macro_rules! writing {
                     })
                     .await
             }
-            Store::Postgres(pool) => on_pool!(pool, postgres, |$conn, $q| $body),
+            Backend::Postgres(pool) => on_pool!($store, pool, postgres, |$conn, $q| $body),
+        }
+    };
+}
+
+/// Like `writing!`, for a write of several statements that must commit
+/// together. PostgreSQL runs it in its own transaction, again after a
+/// deadlock or serialization failure (a bounded number of times), and never
+/// commits it past its deadline. On SQLite the writer's group transaction
+/// already holds every job.
+macro_rules! transaction {
+    ($store:expr, |$conn:ident, $q:ident| $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite { .. } => writing!($store, |$conn, $q| $body),
+            Backend::Postgres(pool) => {
+                let pool = pool.clone();
+                let shared = $store.shared.clone();
+                let deadline = Instant::now() + shared.timeout;
+                blocking(&$store.shared, deadline, move || {
+                    use self::postgres as $q;
+                    let mut pooled = checkout(&pool)?;
+                    let result = postgres::in_transaction(
+                        &mut pooled.conn,
+                        &shared.stats,
+                        &shared.seams,
+                        deadline,
+                        |$conn| $body,
+                    );
+                    pooled.settle(result)
+                })
+                .await
+            }
         }
     };
 }
 
 impl Store {
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Store::Sqlite { .. } => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// The store's test seams (see `seams`): nothing is armed unless a test arms it.
+    pub fn seams(&self) -> &Seams {
+        &self.shared.seams
     }
 
     /// (connections in use, idle connections) of the read pool.
     pub fn pool_state(&self) -> (u32, u32) {
-        let state = match self {
-            Store::Sqlite { readers, .. } => readers.state(),
-            Store::Postgres(pool) => pool.state(),
+        let state = match &self.backend {
+            Backend::Sqlite { readers, .. } => readers.state(),
+            Backend::Postgres(pool) => pool.state(),
         };
         (
             state.connections - state.idle_connections,
@@ -215,7 +302,10 @@ impl Store {
         scope: Scope,
         now: UtcTimestamp,
     ) -> Result<CheckinOutcome, StoreError> {
-        writing!(self, |conn, q| q::check_in(conn, &code, &door, &scope, now))
+        let seams = self.shared.seams.clone();
+        transaction!(self, |conn, q| q::check_in(
+            conn, &code, &door, &scope, now, &seams
+        ))
     }
 
     /// `None` when no pass with that id is in scope.
@@ -248,7 +338,7 @@ impl Store {
     }
 
     pub async fn prune_batch(&self, before: UtcTimestamp, batch: i64) -> Result<usize, StoreError> {
-        writing!(self, |conn, q| q::prune_batch(conn, before, batch))
+        transaction!(self, |conn, q| q::prune_batch(conn, before, batch))
     }
 
     pub async fn count_prunable(&self, before: UtcTimestamp) -> Result<i64, StoreError> {

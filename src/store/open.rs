@@ -10,7 +10,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::pool::{Manager, Pooled};
-use super::{writer, Store};
+use super::{writer, Backend, Shared, Store};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -46,6 +46,40 @@ pub enum OpenError {
 
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// libpq settings added to a PostgreSQL URL that does not set them: a server
+/// that accepts TCP but never answers fails a connection attempt after a few
+/// seconds instead of hanging it forever, and TCP keepalives (plus a bound on
+/// unacknowledged sends) notice a peer that vanished while idle.
+const PG_CONNECTION_DEFAULTS: [(&str, &str); 6] = [
+    ("connect_timeout", "5"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "30000"),
+];
+
+/// `url` with every `PG_CONNECTION_DEFAULTS` entry it does not set itself.
+pub fn with_connection_defaults(url: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let set: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .collect();
+    let mut out = url.to_owned();
+    let mut separator = if url.contains('?') { '&' } else { '?' };
+    for (name, value) in PG_CONNECTION_DEFAULTS {
+        if !set.contains(&name) {
+            out.push(separator);
+            out.push_str(name);
+            out.push('=');
+            out.push_str(value);
+            separator = '&';
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +121,7 @@ impl CustomizeConnection<Pooled<SqliteConnection>, diesel::r2d2::Error> for Sqli
 
 #[derive(Debug, Clone, Copy)]
 struct PgSetup {
+    /// Also the bound on a transaction left idle (a client that died in one).
     statement_timeout_ms: u128,
 }
 
@@ -95,7 +130,7 @@ impl CustomizeConnection<Pooled<PgConnection>, diesel::r2d2::Error> for PgSetup 
         let conn = &mut pooled.conn;
         // A hung statement must not hold a pooled connection forever.
         conn.batch_execute(&format!(
-            "SET statement_timeout = {}",
+            "SET statement_timeout = {0}; SET idle_in_transaction_session_timeout = {0}",
             self.statement_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -131,17 +166,29 @@ impl Store {
     pub fn open(config: &StoreConfig) -> Result<Self, OpenError> {
         migrate(&config.database_url)?;
         let timeout = config.pool_timeout.max(Duration::from_millis(1));
+        let shared = std::sync::Arc::new(Shared {
+            timeout,
+            seams: Default::default(),
+            stats: Default::default(),
+        });
         if is_postgres_url(&config.database_url) {
             let pool = Pool::builder()
                 .max_size(config.pool_size.max(1))
                 .min_idle(Some(config.min_idle))
                 .connection_timeout(timeout)
                 .connection_customizer(Box::new(PgSetup {
-                    statement_timeout_ms: timeout.as_millis().max(1000) * 2,
+                    // A live server ends a statement within the request's
+                    // own bound; a stalled one is the watchdog's (`blocking`).
+                    statement_timeout_ms: timeout.as_millis().max(1000),
                 }))
-                .build(Manager::new(&config.database_url))
+                .build(Manager::new(&with_connection_defaults(
+                    &config.database_url,
+                )))
                 .map_err(|e| OpenError::Connect(e.to_string()))?;
-            Ok(Store::Postgres(pool))
+            Ok(Store {
+                backend: Backend::Postgres(pool),
+                shared,
+            })
         } else {
             let setup = SqliteSetup {
                 busy_timeout_ms: timeout.as_millis(),
@@ -168,10 +215,29 @@ impl Store {
             conn.batch_execute("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8000;")
                 .map_err(|e| OpenError::Connect(e.to_string()))?;
             let checkpoint = writable.connect(&config.database_url)?;
-            Ok(Store::Sqlite {
-                readers,
-                writer: writer::Writer::start(conn, checkpoint, timeout),
+            Ok(Store {
+                backend: Backend::Sqlite {
+                    readers,
+                    writer: writer::Writer::start(conn, checkpoint, timeout),
+                },
+                shared,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_defaults_fill_in_only_what_the_url_leaves_out() {
+        let url = with_connection_defaults("postgres://u@h/db");
+        assert!(url.starts_with("postgres://u@h/db?connect_timeout=5&keepalives=1&"));
+        let url = with_connection_defaults("postgres://u@h/db?connect_timeout=20&sslmode=disable");
+        assert!(
+            url.starts_with("postgres://u@h/db?connect_timeout=20&sslmode=disable&keepalives=1")
+        );
+        assert_eq!(url.matches("connect_timeout").count(), 1);
     }
 }

@@ -1,11 +1,141 @@
-//! The queries compiled for PostgreSQL.
+//! The queries compiled for PostgreSQL, and what PostgreSQL does its own
+//! way: creates serialised per person with an advisory lock, check-ins that
+//! hold their pass against a concurrent cancel, transactions that retry a
+//! deadlock and never commit late.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use diesel::sql_types::{BigInt, Nullable, Text};
+
+use super::{Stats, StoreError};
 
 pub type Conn = diesel::pg::PgConnection;
 #[allow(dead_code)]
 type Db = diesel::pg::Pg;
 
-/// The exclusion constraint `guest_passes_no_overlap` decides, in one statement.
-const CHECK_OVERLAP_FIRST: bool = false;
 const ANALYZE_AFTER_BULK_LOAD: Option<&str> = Some("ANALYZE guest_passes");
 
 include!("queries.rs");
+
+/// The first key of the advisory locks that serialise creates of one person
+/// at one location (the second is a hash of the two): any number of
+/// instances then insert one at a time per person, so the exclusion
+/// constraint never has two uncommitted rows waiting on each other, which is
+/// how it deadlocked. Migrations lock a single bigint key, a separate key
+/// space.
+const PERSON_LOCK: i32 = 72_403;
+
+/// One statement, one round trip: take the person's lock (held to the end
+/// of this statement's transaction), then insert. The exclusion constraint
+/// `guest_passes_no_overlap` decides; by the time the lock is granted, every
+/// earlier create of that person has committed or rolled back, so the check
+/// sees it. A multi-row form (locks taken in key order) batches the same way.
+fn insert_unless_overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
+    diesel::sql_query(
+        "WITH person AS (SELECT pg_advisory_xact_lock($16, hashtext($3 || chr(10) || $7))) \
+         INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
+         email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by, \
+         cancelled_at, cancelled_by) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM person",
+    )
+    .bind::<Text, _>(&row.id)
+    .bind::<Text, _>(&row.chain_id)
+    .bind::<Text, _>(&row.location_id)
+    .bind::<Text, _>(&row.first_name)
+    .bind::<Text, _>(&row.last_name)
+    .bind::<Text, _>(&row.email)
+    .bind::<Text, _>(&row.email_key)
+    .bind::<Nullable<Text>, _>(&row.phone)
+    .bind::<BigInt, _>(row.valid_from)
+    .bind::<BigInt, _>(row.valid_until)
+    .bind::<Text, _>(&row.checkin_code)
+    .bind::<BigInt, _>(row.created_at)
+    .bind::<Nullable<Text>, _>(&row.created_by)
+    .bind::<Nullable<BigInt>, _>(row.cancelled_at)
+    .bind::<Nullable<Text>, _>(&row.cancelled_by)
+    .bind::<diesel::sql_types::Integer, _>(PERSON_LOCK)
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// `FOR SHARE`: a concurrent cancel (an UPDATE of the row) waits for this
+/// transaction, and a check-in that comes second sees the cancellation.
+fn pass_for_checkin(
+    conn: &mut Conn,
+    code: &str,
+    scope: &Scope,
+) -> QueryResult<Option<GuestPassRow>> {
+    let query = guest_passes::table
+        .filter(guest_passes::checkin_code.eq(code))
+        .select(GuestPassRow::as_select())
+        .for_share();
+    scoped_single!(query, scope, conn)
+}
+
+/// A transaction's way out other than the database's own errors.
+enum TxError {
+    Db(DieselError),
+    /// The deadline passed before the commit: rolled back.
+    Late,
+    /// A test seam failed the commit.
+    Injected(String),
+}
+
+impl From<DieselError> for TxError {
+    fn from(e: DieselError) -> Self {
+        TxError::Db(e)
+    }
+}
+
+/// How often a transaction that lost a deadlock or a serialization conflict
+/// is run again before the request is answered 503.
+const ATTEMPTS: u32 = 3;
+
+/// Runs `work` in a transaction of its own: again after a deadlock (40P01)
+/// or serialization failure (40001), at most `ATTEMPTS` times, each retry
+/// counted; never committed once `deadline` has passed, so a request that
+/// is answered 503 for lack of time wrote nothing.
+pub fn in_transaction<T>(
+    conn: &mut Conn,
+    stats: &Stats,
+    seams: &Seams,
+    deadline: Instant,
+    mut work: impl FnMut(&mut Conn) -> QueryResult<T>,
+) -> Result<T, StoreError> {
+    let mut attempt = 1;
+    loop {
+        let outcome = conn.transaction::<T, TxError, _>(|conn| {
+            let value = work(conn)?;
+            if let Reached::Fail(detail) = seams.reach(seams::BEFORE_COMMIT) {
+                return Err(TxError::Injected(detail));
+            }
+            if Instant::now() > deadline {
+                return Err(TxError::Late);
+            }
+            Ok(value)
+        });
+        match outcome {
+            Ok(value) => return Ok(value),
+            Err(TxError::Db(e)) if attempt < ATTEMPTS && is_retryable(&e) => {
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                attempt += 1;
+            }
+            Err(TxError::Db(e)) => return Err(e.into()),
+            Err(TxError::Late) => {
+                return Err(StoreError::Unavailable(
+                    "the transaction ran past its deadline and was rolled back".into(),
+                ))
+            }
+            Err(TxError::Injected(detail)) => return Err(StoreError::Unavailable(detail)),
+        }
+    }
+}
+
+fn is_retryable(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}

@@ -13,6 +13,7 @@ use crate::domain::{
 };
 use crate::store::rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal};
 use crate::store::schema::{chains, checkins, clients, guest_passes, locations};
+use crate::store::seams::{self, Reached, Seams};
 use crate::store::{CheckinOutcome, CreateOutcome};
 
 type PassQuery<'a> = guest_passes::BoxedQuery<'a, Db>;
@@ -93,6 +94,9 @@ pub fn find_location(conn: &mut Conn, id: &str) -> QueryResult<Option<Location>>
         })
 }
 
+/// Whether a pass that is not cancelled overlaps `row`'s period for the
+/// same person at the same location.
+#[allow(dead_code)]
 fn overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
     diesel::select(exists(
         guest_passes::table
@@ -105,20 +109,14 @@ fn overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Inserts a pass unless a live one overlaps it (the backend's
-/// `CHECK_OVERLAP_FIRST` says whether to ask first, or to leave it to a
-/// database constraint named `guest_passes_no_overlap`).
+/// Inserts a pass unless a live one overlaps it; how the overlap is ruled
+/// out is the backend's `insert_unless_overlapping`.
 pub fn insert_pass(conn: &mut Conn, mut row: GuestPassRow) -> QueryResult<CreateOutcome> {
-    if CHECK_OVERLAP_FIRST && overlapping(conn, &row)? {
-        return Ok(CreateOutcome::AlreadyCreated);
-    }
     // A clash of check-in codes is one in ~10^14; a few fresh draws settle it.
     for _ in 0..4 {
-        match diesel::insert_into(guest_passes::table)
-            .values(&row)
-            .execute(conn)
-        {
-            Ok(_) => return Ok(CreateOutcome::Created(Box::new(row))),
+        match insert_unless_overlapping(conn, &row) {
+            Ok(true) => return Ok(CreateOutcome::Created(Box::new(row))),
+            Ok(false) => return Ok(CreateOutcome::AlreadyCreated),
             Err(DieselError::DatabaseError(kind, info)) => {
                 let constraint = info.constraint_name().unwrap_or_default();
                 let message = info.message();
@@ -172,16 +170,6 @@ pub fn find_pass(conn: &mut Conn, id: &str, scope: &Scope) -> QueryResult<Option
     scoped_single!(query, scope, conn)
 }
 
-fn find_pass_by_code(
-    conn: &mut Conn,
-    code: &str,
-    scope: &Scope,
-) -> QueryResult<Option<GuestPassRow>> {
-    let query = guest_passes::table
-        .filter(guest_passes::checkin_code.eq(code))
-        .select(GuestPassRow::as_select());
-    scoped_single!(query, scope, conn)
-}
 
 fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: UtcTimestamp) -> PassQuery<'a> {
     use crate::store::schema::guest_passes::dsl::*;
@@ -241,8 +229,9 @@ pub fn search(
     Ok((rows, total))
 }
 
-/// Cancels a pass in scope; `false` when there is no such pass. A pass
-/// already cancelled keeps its first `cancelledAt` and `cancelled_by`.
+/// Cancels a pass in scope, in one statement; `false` when there is no such
+/// pass. A pass already cancelled keeps its first `cancelledAt` and
+/// `cancelled_by`.
 pub fn cancel_pass(
     conn: &mut Conn,
     id: &str,
@@ -250,36 +239,47 @@ pub fn cancel_pass(
     now: UtcTimestamp,
     user: Option<&UserId>,
 ) -> QueryResult<bool> {
-    if find_pass(conn, id, scope)?.is_none() {
-        return Ok(false);
-    }
-    diesel::update(
-        guest_passes::table
-            .filter(guest_passes::id.eq(id))
-            .filter(guest_passes::cancelled_at.is_null()),
-    )
-    .set((
+    let live = guest_passes::table
+        .filter(guest_passes::id.eq(id))
+        .filter(guest_passes::cancelled_at.is_null());
+    let set = (
         guest_passes::cancelled_at.eq(now),
         guest_passes::cancelled_by.eq(user),
-    ))
-    .execute(conn)?;
-    Ok(true)
+    );
+    let changed = match scope {
+        Scope::Deployment => diesel::update(live).set(set).execute(conn)?,
+        Scope::Chain(chain) => diesel::update(live.filter(guest_passes::chain_id.eq(chain)))
+            .set(set)
+            .execute(conn)?,
+        Scope::Location(location) => {
+            diesel::update(live.filter(guest_passes::location_id.eq(location)))
+                .set(set)
+                .execute(conn)?
+        }
+    };
+    Ok(changed > 0 || find_pass(conn, id, scope)?.is_some())
 }
 
 /// Records a visit at `door` if the pass with `code` (inside `scope`) admits
-/// its guest there now.
+/// its guest there now. The backend's `pass_for_checkin` keeps the pass from
+/// being cancelled until this transaction ends, so a visit is never recorded
+/// on a pass whose cancellation committed first.
 pub fn check_in(
     conn: &mut Conn,
     code: &str,
     door: &Location,
     scope: &Scope,
     now: UtcTimestamp,
+    seams: &Seams,
 ) -> QueryResult<CheckinOutcome> {
-    let Some(pass) = find_pass_by_code(conn, code, scope)? else {
+    let Some(pass) = pass_for_checkin(conn, code, scope)? else {
         return Ok(CheckinOutcome::UnknownCode);
     };
     if let Err(failure) = checkin::admit(pass.status_at(now), &pass.location_id, &door.id) {
         return Ok(CheckinOutcome::Refused(failure));
+    }
+    if let Reached::Fail(detail) = seams.reach(seams::CHECKIN_DECIDED) {
+        return Err(DieselError::QueryBuilderError(detail.into()));
     }
     let row = CheckinRow {
         id: CheckinId::generate(),
@@ -314,20 +314,17 @@ pub fn list_checkins(
 /// before `before`; returns how many. Check-ins go first so the delete does
 /// not depend on foreign-key cascades being enabled.
 pub fn prune_batch(conn: &mut Conn, before: UtcTimestamp, batch: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        let ids: Vec<String> = guest_passes::table
-            .filter(guest_passes::valid_until.lt(before))
-            .select(guest_passes::id)
-            .order(guest_passes::valid_until.asc())
-            .limit(batch)
-            .load(conn)?;
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        diesel::delete(checkins::table.filter(checkins::guest_pass_id.eq_any(&ids)))
-            .execute(conn)?;
-        diesel::delete(guest_passes::table.filter(guest_passes::id.eq_any(&ids))).execute(conn)
-    })
+    let ids: Vec<String> = guest_passes::table
+        .filter(guest_passes::valid_until.lt(before))
+        .select(guest_passes::id)
+        .order(guest_passes::valid_until.asc())
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(checkins::table.filter(checkins::guest_pass_id.eq_any(&ids))).execute(conn)?;
+    diesel::delete(guest_passes::table.filter(guest_passes::id.eq_any(&ids))).execute(conn)
 }
 
 pub fn count_prunable(conn: &mut Conn, before: UtcTimestamp) -> QueryResult<i64> {

@@ -1,11 +1,9 @@
-//! The queries compiled for SQLite.
+//! The queries compiled for SQLite, and what SQLite does its own way.
 
 pub type Conn = diesel::sqlite::SqliteConnection;
 #[allow(dead_code)]
 type Db = diesel::sqlite::Sqlite;
 
-/// The single writer makes check-then-insert atomic.
-const CHECK_OVERLAP_FIRST: bool = true;
 /// No ANALYZE: the bundled SQLite has STAT4, and with STAT4 samples every
 /// new parameter value makes a cached statement re-prepare (a third of a
 /// point read's time). The fixed sqlite_stat1 rows of the migrations give the
@@ -13,3 +11,27 @@ const CHECK_OVERLAP_FIRST: bool = true;
 const ANALYZE_AFTER_BULK_LOAD: Option<&str> = None;
 
 include!("queries.rs");
+
+/// The single writer runs one write at a time, so asking first and then
+/// inserting is atomic.
+fn insert_unless_overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
+    if overlapping(conn, row)? {
+        return Ok(false);
+    }
+    diesel::insert_into(guest_passes::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| true)
+}
+
+/// The single writer runs one write at a time: no cancel can come between.
+fn pass_for_checkin(
+    conn: &mut Conn,
+    code: &str,
+    scope: &Scope,
+) -> QueryResult<Option<GuestPassRow>> {
+    let query = guest_passes::table
+        .filter(guest_passes::checkin_code.eq(code))
+        .select(GuestPassRow::as_select());
+    scoped_single!(query, scope, conn)
+}
