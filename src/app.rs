@@ -88,10 +88,16 @@ impl Application {
             metrics: Metrics::default(),
             body_timeout: config.body_timeout,
         }));
+        let desk = crate::desk::DeskSettings::from_config(&config);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(observe))
+                .configure(|cfg| {
+                    if let Some(desk) = &desk {
+                        crate::desk::configure(cfg, desk.clone());
+                    }
+                })
                 .configure(|cfg| routes(cfg, &state.base_path))
         })
         .workers(config.workers.max(1))

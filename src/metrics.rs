@@ -56,6 +56,8 @@ pub fn operation(method: &Method, template: Option<&str>, base_path: &str) -> &'
         ("GET", "/health") if template == "/health" => "health",
         ("GET", "/openapi.yaml") if template == "/openapi.yaml" => "openapiSpec",
         ("GET", "/metrics") if template == "/metrics" => "metrics",
+        // The front desk's static files (src/desk): one label for all of them.
+        _ if template == "/desk" || template.starts_with("/desk/") => "desk",
         _ => "methodNotAllowed",
     }
 }
