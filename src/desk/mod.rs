@@ -215,7 +215,10 @@ mod tests {
             let after = lower[at + 1 + name.len()..].chars().next();
             assert_ne!(after, Some('='), "inline handler {name}=");
         }
-        assert!(!html.contains("http:") && !html.contains("https:"), "an external URL");
+        assert!(
+            !html.contains("http:") && !html.contains("https:"),
+            "an external URL"
+        );
     }
 
     /// Names and emails come from guests: only ever set as text, never as markup or code.

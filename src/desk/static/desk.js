@@ -345,6 +345,7 @@
     const box = byId('outcome');
     box.dataset.outcome = outcome;
     box.dataset.code = code || '';
+    box.dataset.seq = String(doorSeq);
     byId('outcome-title').textContent = title;
     byId('outcome-detail').textContent = detail || '';
   }
@@ -382,7 +383,8 @@
     }
     if (code === inFlightCode) return;
     if (code === lastCheckin.code && Date.now() - lastCheckin.at < REPEAT_WINDOW_MS) {
-      byId('outcome-detail').textContent = `${lastCheckin.detail} (scanned twice: counted once)`;
+      doorSeq++;
+      setOutcome('checked-in', lastCheckin.title, `${lastCheckin.detail} (scanned twice: counted once)`, code);
       return;
     }
     const seq = ++doorSeq;
@@ -400,7 +402,7 @@
       const detail = pass
         ? `${timeOnly.format(new Date(res.body.checkedInAt))} · pass valid until ${showDate(pass.validUntil)}`
         : timeOnly.format(new Date(res.body.checkedInAt));
-      lastCheckin = { code, at: Date.now(), detail };
+      lastCheckin = { code, at: Date.now(), title, detail };
       setOutcome('checked-in', title, detail, code);
       return;
     }

@@ -348,13 +348,14 @@
   function encodeText(text, minLevel) {
     let ecl = ECL[minLevel || 'M'];
     if (!ecl) throw new RangeError('error correction level must be L, M, Q or H');
-    const seg = segment(String(text));
+    // The empty text is no segment at all: not even a mode indicator.
+    const seg = text === '' ? null : segment(String(text));
     let version = 1;
     let used = -1;
     for (; version <= 40; version++) {
-      const cc = countBits(seg.mode, version);
-      if (seg.count < 2 ** cc) {
-        used = 4 + cc + seg.data.length;
+      const cc = seg ? countBits(seg.mode, version) : 0;
+      if (!seg || seg.count < 2 ** cc) {
+        used = seg ? 4 + cc + seg.data.length : 0;
         if (used <= dataCodewords(version, ecl) * 8) break;
       }
     }
@@ -364,9 +365,11 @@
     }
     const capacity = dataCodewords(version, ecl) * 8;
     const bits = [];
-    pushBits(bits, seg.mode.indicator, 4);
-    pushBits(bits, seg.count, countBits(seg.mode, version));
-    seg.data.forEach((b) => bits.push(b));
+    if (seg) {
+      pushBits(bits, seg.mode.indicator, 4);
+      pushBits(bits, seg.count, countBits(seg.mode, version));
+      seg.data.forEach((b) => bits.push(b));
+    }
     pushBits(bits, 0, Math.min(4, capacity - bits.length)); // terminator
     pushBits(bits, 0, (8 - (bits.length % 8)) % 8);
     for (let pad = 0xec; bits.length < capacity; pad ^= 0xec ^ 0x11) pushBits(bits, pad, 8);
