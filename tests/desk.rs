@@ -694,7 +694,9 @@ impl Drop for Browser {
                 "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 self.session, self.driver_port
             );
-            let _ = stream.read_to_end(&mut Vec::new());
+            // chromedriver answers once chromium has quit, then keeps the
+            // connection open: the first bytes of the answer are enough.
+            let _ = stream.read(&mut [0u8; 1024]);
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
