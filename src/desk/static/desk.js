@@ -16,6 +16,7 @@
   const REPEAT_WINDOW_MS = 4000;
   const TODAY_PAGE = 100;
   const TODAY_MAX = 500;
+  const RECENT = 6;
 
   const REASON_TEXT = {
     missing: 'Required.',
@@ -325,6 +326,8 @@
     for (const form of document.querySelectorAll('form')) form.reset();
     for (const input of document.querySelectorAll('input')) input.removeAttribute('aria-invalid');
     setOutcome('', 'Ready for the next guest', '');
+    byId('recent').replaceChildren();
+    byId('recent-section').hidden = true;
     byId('today-rows').replaceChildren();
     byId('detail').hidden = true;
     byId('new-pass').hidden = true;
@@ -348,6 +351,19 @@
     box.dataset.seq = String(doorSeq);
     byId('outcome-title').textContent = title;
     byId('outcome-detail').textContent = detail || '';
+    if (outcome && outcome !== 'pending') remember(outcome, title);
+  }
+
+  // The last few answers stay in view: a guest who walked on before the
+  // receptionist looked up can still be told apart.
+  function remember(outcome, title) {
+    const list = byId('recent');
+    const when = new Date();
+    const item = el('li', {}, el('time', { dateTime: toUtc(when), textContent: timeOnly.format(when) }), el('span', { textContent: title }));
+    item.dataset.outcome = outcome;
+    list.prepend(item);
+    while (list.children.length > RECENT) list.lastElementChild.remove();
+    byId('recent-section').hidden = false;
   }
 
   function guestName(pass) {
