@@ -125,6 +125,10 @@ struct Desk {
 }
 
 async fn start_desk(desk: bool) -> Desk {
+    start_desk_with_levels(desk, "chain").await
+}
+
+async fn start_desk_with_levels(desk: bool, levels: &str) -> Desk {
     if log::set_logger(&CAPTURE).is_ok() {
         log::set_max_level(log::LevelFilter::Info);
     }
@@ -135,6 +139,7 @@ async fn start_desk(desk: bool) -> Desk {
     config.workers = 2;
     config.shutdown_timeout = Duration::from_secs(1);
     config.desk = desk;
+    config.auth_levels = levels.parse().expect("levels");
     let application = Application::build(config).expect("build the application");
     let app_port = application.port();
     let store = application.store().clone();
@@ -284,7 +289,11 @@ fn on_path(names: &[&str]) -> Option<PathBuf> {
 }
 
 fn find_tools() -> Result<Tools, String> {
-    let from_env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+    };
     let chromium = from_env("GUESTPASS_CHROMIUM")
         .or_else(|| on_path(&["chromium", "chromium-browser", "google-chrome"]));
     let chromedriver = from_env("GUESTPASS_CHROMEDRIVER").or_else(|| on_path(&["chromedriver"]));
@@ -595,24 +604,6 @@ impl Browser {
             path.display()
         );
         path
-    }
-
-    async fn sign_in(&self, desk: &Desk) {
-        self.client
-            .goto(&desk.url("/desk/"))
-            .await
-            .expect("open the desk");
-        self.wait_screen("screen-signin").await;
-        self.type_into("[name='X-Chain-ID']", admin::DEMO_CHAIN_ID)
-            .await;
-        self.type_into("[name='X-Chain-Secret']", admin::DEMO_CHAIN_SECRET)
-            .await;
-        self.type_into(
-            "[name='locationId']",
-            &format!("{}{}", admin::DEMO_LOCATION_ID, enter()),
-        )
-        .await;
-        self.wait_screen("screen-door").await;
     }
 
     /// Types `typed` and Enter at the door; returns (data-outcome, title, detail).
@@ -1251,9 +1242,40 @@ async fn the_desk_fits_a_phone() {
         return;
     };
     let _one = one_browser_at_a_time();
-    let desk = start_desk(true).await;
+    // A deployment that wants location credentials: the desk asks for those,
+    // and stands at the location they name unless told otherwise.
+    let desk = start_desk_with_levels(true, "location").await;
     let b = Browser::start(&tools, Viewport::Phone).await;
-    b.sign_in(&desk).await;
+    b.client
+        .goto(&desk.url("/desk/"))
+        .await
+        .expect("open the desk");
+    b.wait_screen("screen-signin").await;
+    let visible = b
+        .js("return [...document.querySelectorAll('#signin-form input')].filter(i => i.offsetParent).map(i => i.name)")
+        .await;
+    assert_eq!(
+        visible,
+        json!([
+            "X-Location-ID",
+            "X-Location-Secret",
+            "locationId",
+            "X-User-ID"
+        ])
+    );
+    b.type_into("[name='X-Location-ID']", admin::DEMO_LOCATION_ID)
+        .await;
+    b.type_into(
+        "[name='X-Location-Secret']",
+        &format!("{}{}", admin::DEMO_LOCATION_SECRET, enter()),
+    )
+    .await;
+    b.wait_screen("screen-door").await;
+    assert_eq!(
+        b.js("return document.getElementById('where-location').textContent")
+            .await,
+        admin::DEMO_LOCATION_ID
+    );
     assert_eq!(b.js("return window.innerWidth").await, 390);
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
 
