@@ -196,6 +196,15 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_desk_has_its_own_metrics_label() {
+        let get = actix_web::http::Method::GET;
+        for template in ["/desk", "/desk/", "/desk/config.json"] {
+            let label = crate::metrics::operation(&get, Some(template), "/members/v1.0");
+            assert_eq!(label, "desk", "{template}");
+        }
+    }
+
     /// The CSP forbids inline code; these would silently stop working.
     #[test]
     fn the_page_has_no_inline_script_style_or_handlers() {
