@@ -43,10 +43,18 @@ impl Application {
             .map_err(|e| StartError::Bind(config.bind.clone(), e))?
             .port();
         let state = web::Data::from(Arc::new(AppState::new(&config, store.clone())));
+        let desk = crate::desk::DeskSettings::from_config(&config);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(observe))
+                // Before the API: with an empty base path its resources
+                // would otherwise be matched first.
+                .configure(|cfg| {
+                    if let Some(desk) = &desk {
+                        crate::desk::configure(cfg, desk.clone());
+                    }
+                })
                 .configure(|cfg| routes::configure(cfg, &state.base_path))
         })
         .workers(config.workers.max(1))

@@ -100,6 +100,9 @@ pub struct ServeArgs {
     /// Provision a demo chain, location and client with fixed, documented secrets and print a curl to try.
     #[arg(long, env = "GUESTPASS_DEMO")]
     pub demo: bool,
+    /// Serve the front desk web app at /desk/ (on with --demo too).
+    #[arg(long, env = "GUESTPASS_DESK")]
+    pub desk: bool,
 }
 
 impl ServeArgs {
@@ -120,6 +123,8 @@ impl ServeArgs {
         config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
         config.rate_limit = self.rate_limit;
         config.rate_burst = self.rate_burst;
+        // A demo is for people to try, and the desk is where they try it.
+        config.desk = self.desk || self.demo;
         config
     }
 }

@@ -48,6 +48,8 @@ pub struct Config {
     pub rate_burst: u32,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// Serve the front desk web app at `/desk/`.
+    pub desk: bool,
 }
 
 impl Config {
@@ -73,6 +75,7 @@ impl Config {
             rate_limit: defaults::RATE_LIMIT,
             rate_burst: defaults::RATE_BURST,
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
+            desk: false,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod extract;

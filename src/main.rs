@@ -141,6 +141,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             admin::demo_curl(&base_url, config.auth_levels)
         );
     }
+    if config.desk {
+        let desk = guestpass::desk::PATH;
+        println!(
+            "guestpass front desk: http://{host}:{}{desk}/",
+            application.port()
+        );
+    }
     log::info!(
         "guestpass listening on {base_url} ({} store, access levels: {})",
         application.store().backend_name(),

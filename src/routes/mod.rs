@@ -106,19 +106,26 @@ pub static ROUTES: &[Resource] = &[
     },
 ];
 
-/// What a matched request was routed to; `None` for an unmatched path.
-/// Attached to each resource, so the request-observing middleware can name
-/// the operation without matching paths again.
-pub struct Matched(&'static Resource);
+/// What a matched request was routed to. Attached to each resource (and to
+/// other services, such as the front desk, under one name), so the
+/// request-observing middleware names the operation without matching paths
+/// again; a request without it matched nothing.
+pub enum Matched {
+    Resource(&'static Resource),
+    Named(&'static str),
+}
 
 impl Matched {
     /// The operationId, or `methodNotAllowed` for a method the resource lacks.
     pub fn operation(&self, method: &Method) -> &'static str {
-        self.0
-            .operations
-            .iter()
-            .find(|op| op.method == method)
-            .map_or("methodNotAllowed", |op| op.id)
+        match self {
+            Matched::Resource(resource) => resource
+                .operations
+                .iter()
+                .find(|op| op.method == method)
+                .map_or("methodNotAllowed", |op| op.id),
+            Matched::Named(name) => name,
+        }
     }
 }
 
@@ -138,7 +145,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .collect::<Vec<_>>()
             .join(", ");
         let mut service = web::resource(path)
-            .app_data(Matched(resource))
+            .app_data(Matched::Resource(resource))
             .default_service(fallback::method_not_allowed(allow));
         for operation in resource.operations {
             service = service.route((operation.handler)());
@@ -176,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_missing_method_is_named_method_not_allowed() {
-        let checkins = Matched(&ROUTES[6]);
+        let checkins = Matched::Resource(&ROUTES[6]);
         assert_eq!(checkins.operation(&Method::POST), "checkinGuest");
         assert_eq!(checkins.operation(&Method::PUT), "methodNotAllowed");
     }

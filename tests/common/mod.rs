@@ -462,6 +462,14 @@ impl TestApp {
             .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM guest_passes")
     }
 
+    pub fn port(&self) -> u16 {
+        self.address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The API's base URL, e.g. `http://127.0.0.1:PORT/members/v1.0`.
     pub fn base_url(&self) -> String {
         format!("{}{}", self.address, self.base_path)
