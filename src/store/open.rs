@@ -142,8 +142,8 @@ pub fn migrate(database_url: &str) -> Result<(), OpenError> {
     let migrate_err =
         |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Migrate(e.to_string());
     if is_postgres_url(database_url) {
-        let mut conn =
-            PgConnection::establish(database_url).map_err(|e| OpenError::Connect(e.to_string()))?;
+        let mut conn = PgConnection::establish(&with_connection_defaults(database_url))
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
         // Several instances may start at once against one database.
         conn.batch_execute("SELECT pg_advisory_lock(7240385)")
             .map_err(|e| OpenError::Migrate(e.to_string()))?;
