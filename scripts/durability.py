@@ -6,6 +6,11 @@ the server with SIGKILL in the middle of the load, restarts it, and reads back
 every pass that was answered 201. Prints acknowledged / found / lost and exits
 non-zero when anything acknowledged is missing or altered.
 
+With --instances N (PostgreSQL), N servers share the database and the clients
+are spread over them; one of them is killed mid-load, and its clients move to
+the survivors (as a load balancer would). The survivors must keep answering
+201 after the kill, and nothing acknowledged by any instance may be lost.
+
 This checks crash recovery only: the OS page cache survives a killed process,
 so a server that never fsyncs passes too. Power loss is tested by
 tests/powercut.rs (SQLite, part of `cargo test`).
@@ -13,6 +18,7 @@ tests/powercut.rs (SQLite, part of `cargo test`).
     scripts/durability.py --binary target/release/guestpass --backend sqlite
     scripts/durability.py --binary target/release/guestpass --backend postgres \
         --postgres-url postgres://postgres@127.0.0.1:5432/test
+    scripts/durability.py --binary target/release/guestpass --backend postgres --instances 3
 """
 
 import argparse
@@ -69,8 +75,12 @@ def admin(binary, url, *args):
                    check=True, stdout=subprocess.DEVNULL)
 
 
-def drive(port, acknowledged, lock, stop):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def drive(ports, first, acknowledged, lock, stop, killed):
+    """Creates passes until `stop`; `ports` are the instances, `first` the
+    index of this client's own. When its instance is gone, the client moves
+    to the next one; with a single instance it ends there."""
+    index = first
+    conn = http.client.HTTPConnection("127.0.0.1", ports[index], timeout=10)
     start = datetime.now(timezone.utc) + timedelta(hours=1)
     while not stop.is_set():
         body = {
@@ -83,10 +93,15 @@ def drive(port, acknowledged, lock, stop):
             res = conn.getresponse()
             data = res.read()
         except (OSError, http.client.HTTPException):
-            return  # the server is gone: this request was never acknowledged
+            # The instance is gone: this request was never acknowledged.
+            if len(ports) == 1:
+                return
+            index = (index + 1) % len(ports)
+            conn = http.client.HTTPConnection("127.0.0.1", ports[index], timeout=10)
+            continue
         if res.status == 201:
             with lock:
-                acknowledged.append(json.loads(data))
+                acknowledged.append((json.loads(data), killed.is_set()))
 
 
 def main():
@@ -96,7 +111,11 @@ def main():
     p.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/test")
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--load-seconds", type=float, default=2.0)
+    p.add_argument("--instances", type=int, default=1,
+                   help="servers sharing the database (PostgreSQL); one is killed")
     args = p.parse_args()
+    if args.instances > 1 and args.backend != "postgres":
+        sys.exit("--instances needs --backend postgres: SQLite has one writer by design")
 
     tmp = tempfile.mkdtemp(prefix="guestpass-durability-")
     if args.backend == "sqlite":
@@ -110,20 +129,31 @@ def main():
     admin(args.binary, url, "add-location", "--chain", CHAIN, "--id", LOCATION, "--secret", LOCATION_SECRET)
 
     log = open(os.path.join(tmp, "server.log"), "ab")
-    port = free_port()
-    server = start(args.binary, url, port, log)
-    acknowledged, lock, stop = [], threading.Lock(), threading.Event()
-    threads = [threading.Thread(target=drive, args=(port, acknowledged, lock, stop))
-               for _ in range(args.clients)]
+    ports = [free_port() for _ in range(args.instances)]
+    servers = [start(args.binary, url, port, log) for port in ports]
+    acknowledged, lock, stop, killed = [], threading.Lock(), threading.Event(), threading.Event()
+    threads = [threading.Thread(target=drive,
+                                args=(ports, i % len(ports), acknowledged, lock, stop, killed))
+               for i in range(args.clients)]
     for t in threads:
         t.start()
     time.sleep(args.load_seconds)
-    server.send_signal(signal.SIGKILL)  # mid-load, no chance to flush anything
-    server.wait()
+    servers[0].send_signal(signal.SIGKILL)  # mid-load, no chance to flush anything
+    servers[0].wait()
+    killed.set()
+    if args.instances > 1:
+        time.sleep(args.load_seconds)  # the survivors carry the load
     stop.set()
     for t in threads:
         t.join()
+    after_kill = sum(1 for _, late in acknowledged if late)
+    acknowledged = [created for created, _ in acknowledged]
+    for survivor in servers[1:]:
+        survivor.send_signal(signal.SIGTERM)
+        if survivor.wait(timeout=30) != 0:
+            sys.exit("a surviving instance did not shut down cleanly")
 
+    port = ports[0]
     server = start(args.binary, url, port, log)
     found = lost = altered = 0
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -144,10 +174,13 @@ def main():
     if args.backend == "postgres":
         subprocess.run(["psql", args.postgres_url, "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
 
-    print(f"durability[{args.backend}]: acknowledged {len(acknowledged)}, found {found}, "
+    print(f"durability[{args.backend}, {args.instances} instance(s)]: acknowledged "
+          f"{len(acknowledged)} ({after_kill} by survivors after the kill), found {found}, "
           f"lost {lost}, altered {altered}")
     if not acknowledged:
         sys.exit("no create was acknowledged before the kill: the check proved nothing")
+    if args.instances > 1 and after_kill == 0:
+        sys.exit("the surviving instances acknowledged nothing after the kill")
     sys.exit(1 if lost or altered else 0)
 
 

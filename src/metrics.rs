@@ -38,6 +38,8 @@ pub struct Gauges {
     pub rate_limit_rejections: usize,
     pub db_retries: u64,
     pub db_stalls: u64,
+    /// SQLite's writer: (panics, connection restarts, queued writes).
+    pub writer: Option<(u64, u64, usize)>,
 }
 
 impl Metrics {
@@ -135,6 +137,29 @@ impl Metrics {
             "counter",
             gauges.db_stalls.to_string(),
         );
+        if let Some((panics, restarts, queued)) = gauges.writer {
+            gauge(
+                &mut out,
+                "guestpass_writer_panics_total",
+                "SQLite writes that panicked (answered 500; the writer went on).",
+                "counter",
+                panics.to_string(),
+            );
+            gauge(
+                &mut out,
+                "guestpass_writer_restarts_total",
+                "Times the SQLite writer reopened its connection.",
+                "counter",
+                restarts.to_string(),
+            );
+            gauge(
+                &mut out,
+                "guestpass_writer_queue",
+                "Writes waiting for the SQLite writer.",
+                "gauge",
+                queued.to_string(),
+            );
+        }
         out
     }
 }
@@ -156,6 +181,7 @@ mod tests {
             rate_limit_rejections: 0,
             db_retries: 0,
             db_stalls: 0,
+            writer: None,
         });
         assert!(text
             .contains("guestpass_requests_total{operation=\"getGuestPass\",status=\"200\"} 2\n"));

@@ -2,7 +2,10 @@
 //! rate limiter, the metrics and the API's settings.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a readiness answer is reused.
+const READINESS_FRESH: Duration = Duration::from_secs(1);
 
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -12,6 +15,8 @@ use crate::store::Store;
 
 pub struct AppState {
     pub store: Store,
+    /// The last readiness answer and when it was found.
+    readiness: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
     pub auth: Authenticator,
     pub rate_limit: RateLimit,
     pub metrics: Metrics,
@@ -27,12 +32,33 @@ impl AppState {
         Self {
             auth: Authenticator::new(config.auth_levels, store.clone(), config.credential_cache),
             store,
+            readiness: tokio::sync::Mutex::new(None),
             rate_limit: RateLimit::new(config.rate_limit, config.rate_burst),
             metrics: Metrics::default(),
             base_path: config.base_path.clone(),
             max_period_days: config.max_period_days,
             body_timeout: config.body_timeout,
         }
+    }
+
+    /// The store's readiness, found at most once a second (callers that come
+    /// meanwhile share the answer); a change is logged once.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let mut cached = self.readiness.lock().await;
+        if let Some((at, answer)) = cached.as_ref() {
+            if at.elapsed() < READINESS_FRESH {
+                return answer.clone();
+            }
+        }
+        let answer = self.store.readiness().await;
+        let was_ready = cached.as_ref().is_none_or(|(_, a)| a.is_ok());
+        match (&answer, was_ready) {
+            (Err(why), true) => log::warn!("not ready: {why}"),
+            (Ok(()), false) => log::info!("ready again"),
+            _ => {}
+        }
+        *cached = Some((Instant::now(), answer.clone()));
+        answer
     }
 
     /// The path of a pass, as the `Location` header of a create gives it.
@@ -49,6 +75,7 @@ impl AppState {
             rate_limit_rejections: self.rate_limit.rejections(),
             db_retries: self.store.stats().retries.load(Ordering::Relaxed),
             db_stalls: self.store.stats().stalls.load(Ordering::Relaxed),
+            writer: self.store.writer_stats(),
         }
     }
 }

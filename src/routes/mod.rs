@@ -37,6 +37,24 @@ pub static ROUTES: &[Resource] = &[
         }],
     },
     Resource {
+        path: "/readyz",
+        in_api: false,
+        operations: &[Operation {
+            method: Method::GET,
+            id: "readyz",
+            handler: || web::get().to(service::health),
+        }],
+    },
+    Resource {
+        path: "/livez",
+        in_api: false,
+        operations: &[Operation {
+            method: Method::GET,
+            id: "livez",
+            handler: || web::get().to(service::livez),
+        }],
+    },
+    Resource {
         path: "/metrics",
         in_api: false,
         operations: &[Operation {
@@ -183,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_missing_method_is_named_method_not_allowed() {
-        let checkins = Matched::Resource(&ROUTES[6]);
+        let checkins = Matched::Resource(&ROUTES[8]);
         assert_eq!(checkins.operation(&Method::POST), "checkinGuest");
         assert_eq!(checkins.operation(&Method::PUT), "methodNotAllowed");
     }

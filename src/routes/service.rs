@@ -1,4 +1,5 @@
-//! Outside the base path, no authentication: `/health`, `/metrics`, `/openapi.yaml`.
+//! Outside the base path, no authentication: the probes (`/livez`, and
+//! `/readyz` = `/health`), `/metrics`, `/openapi.yaml`.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -15,17 +16,28 @@ struct Health {
     database: &'static str,
 }
 
+/// Readiness (`/health`, `/readyz`): 200 only when the store can read and
+/// write now (see `Store::readiness`). The answer is cached for a second:
+/// probes come often, and the write probe writes.
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match state.store.ping().await {
+    match state.readiness().await {
         Ok(()) => Ok(HttpResponse::Ok().json(Health {
             status: "UP",
             database: "UP",
         })),
-        Err(e) => {
-            log::warn!("health check: database does not answer: {e}");
-            Err(ApiError::DatabaseDown)
-        }
+        Err(_) => Err(ApiError::DatabaseDown),
     }
+}
+
+#[derive(Serialize)]
+struct Live {
+    status: &'static str,
+}
+
+/// Liveness: the process answers HTTP. Never touches the database, so an
+/// orchestrator does not restart a healthy process because its database blips.
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(Live { status: "UP" })
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -65,6 +65,7 @@ fn is_unavailable(error: &DieselError) -> bool {
                     "shutting down",
                     "statement timeout",
                     "canceling statement",
+                    "deadline passed",
                     "disk is full",
                     // A deadlock that outlived its retries: try again later.
                     "deadlock detected",

@@ -87,6 +87,8 @@ pub struct Stats {
 /// deadline a write no longer commits (it checks before its commit), so the
 /// grace only covers a commit already on its way when the deadline passed.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(1);
+/// Readiness answers fast: its write probe waits at most this long.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn checkout<M>(pool: &Pool<M>) -> Result<PooledConnection<M>, StoreError>
 where
@@ -227,8 +229,74 @@ impl Store {
         )
     }
 
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        reading!(self, |conn, q| q::ping(conn))
+    /// An operation starting now must not write after this (epoch milliseconds).
+    fn wall_clock_deadline_ms(&self) -> i64 {
+        let deadline = std::time::SystemTime::now() + self.shared.timeout;
+        deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Whether the store can serve reads *and* writes now; the reason when not.
+    /// SQLite: the writer is alive and not stuck, the database path still
+    /// names the file it opened, a read goes through the schema, and a write
+    /// that needs new pages commits (clearing an earlier full-disk or I/O
+    /// failure). PostgreSQL: a connection answers and the database is not
+    /// read-only.
+    pub async fn readiness(&self) -> Result<(), String> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let health = writer.health();
+                if health.lost_file() {
+                    return Err("the database file was deleted or replaced".into());
+                }
+                let silence = health.silence();
+                if silence > self.stuck_after() {
+                    return Err(format!("the writer has been silent for {silence:?}"));
+                }
+                reading!(self, |conn, q| q::ping(conn)).map_err(|e| format!("reads fail: {e}"))?;
+                writer
+                    .run_within(self.shared.timeout.min(PROBE_TIMEOUT), |conn| {
+                        sqlite::probe_write(conn).map_err(StoreError::from)
+                    })
+                    .await
+                    .map_err(|e| format!("writes fail: {e}"))?;
+                match health.failure() {
+                    Some(failure) => Err(format!("the last write failed: {failure}")),
+                    None => Ok(()),
+                }
+            }
+            Backend::Postgres(pool) => {
+                let read_only = on_pool!(self, pool, postgres, |conn, q| q::is_read_only(conn))
+                    .map_err(|e| format!("the database does not answer: {e}"))?;
+                if read_only {
+                    Err("the database is read-only".into())
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// A writer silent longer than this is stuck (a batch takes milliseconds;
+    /// an idle writer beats twice a second).
+    fn stuck_after(&self) -> Duration {
+        (self.shared.timeout * 2).max(Duration::from_secs(2))
+    }
+
+    /// The SQLite writer's counters: (panics, connection restarts, queued writes).
+    pub fn writer_stats(&self) -> Option<(u64, u64, usize)> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let h = writer.health();
+                Some((
+                    h.panics.load(Ordering::Relaxed),
+                    h.restarts.load(Ordering::Relaxed),
+                    h.queued.load(Ordering::Relaxed),
+                ))
+            }
+            Backend::Postgres(_) => None,
+        }
     }
 
     pub async fn credential(
@@ -257,7 +325,8 @@ impl Store {
         now: UtcTimestamp,
     ) -> Result<CreateOutcome, StoreError> {
         let row = GuestPassRow::new(pass, location, created_by, now);
-        writing!(self, |conn, q| q::insert_pass(conn, row))
+        let not_after_ms = self.wall_clock_deadline_ms();
+        writing!(self, |conn, q| q::insert_pass(conn, row, not_after_ms))
     }
 
     pub async fn find_pass(
@@ -286,7 +355,7 @@ impl Store {
         now: UtcTimestamp,
         by: Option<UserId>,
     ) -> Result<bool, StoreError> {
-        writing!(self, |conn, q| q::cancel_pass(
+        transaction!(self, |conn, q| q::cancel_pass(
             conn,
             id.as_str(),
             &scope,

@@ -48,6 +48,11 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// `:memory:` and its URI forms: a database each connection would have alone.
+fn is_in_memory(url: &str) -> bool {
+    url == ":memory:" || url.contains("mode=memory") || url.starts_with("file::memory:")
+}
+
 /// libpq settings added to a PostgreSQL URL that does not set them: a server
 /// that accepts TCP but never answers fails a connection attempt after a few
 /// seconds instead of hanging it forever, and TCP keepalives (plus a bound on
@@ -171,6 +176,13 @@ impl Store {
             seams: Default::default(),
             stats: Default::default(),
         });
+        if is_in_memory(&config.database_url) {
+            return Err(OpenError::Connect(
+                "an in-memory SQLite database would be private to each of the server's \
+                 connections (writes would vanish from reads): give a file path"
+                    .into(),
+            ));
+        }
         if is_postgres_url(&config.database_url) {
             let pool = Pool::builder()
                 .max_size(config.pool_size.max(1))
@@ -206,20 +218,30 @@ impl Store {
                 query_only: false,
                 ..setup
             };
-            let mut conn = writable.connect(&config.database_url)?;
-            // The writer touches index pages all over the table: keep more of
-            // them in memory than SQLite's 2 MB default. Its automatic
-            // checkpoint waits for 32 MB of WAL instead of 4 MB (a page changed
-            // by many commits is copied back once), and by then the background
-            // checkpointer has copied most of it.
-            conn.batch_execute("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8000;")
-                .map_err(|e| OpenError::Connect(e.to_string()))?;
+            let url = config.database_url.clone();
+            let open_writer = move || -> Result<SqliteConnection, OpenError> {
+                let mut conn = writable.connect(&url)?;
+                // The writer touches index pages all over the table: keep more
+                // of them in memory than SQLite's 2 MB default. Its automatic
+                // checkpoint waits for 32 MB of WAL instead of 4 MB (a page
+                // changed by many commits is copied back once), and by then the
+                // background checkpointer has copied most of it.
+                conn.batch_execute("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 8000;")
+                    .map_err(|e| OpenError::Connect(e.to_string()))?;
+                Ok(conn)
+            };
+            let conn = open_writer()?;
             let checkpoint = writable.connect(&config.database_url)?;
+            let writer = writer::Writer::start(
+                conn,
+                Box::new(move || open_writer().map_err(|e| e.to_string())),
+                checkpoint,
+                writer::FileIdentity::of(&config.database_url),
+                timeout,
+                shared.seams.clone(),
+            );
             Ok(Store {
-                backend: Backend::Sqlite {
-                    readers,
-                    writer: writer::Writer::start(conn, checkpoint, timeout),
-                },
+                backend: Backend::Sqlite { readers, writer },
                 shared,
             })
         }

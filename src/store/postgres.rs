@@ -31,13 +31,24 @@ const PERSON_LOCK: i32 = 72_403;
 /// `guest_passes_no_overlap` decides; by the time the lock is granted, every
 /// earlier create of that person has committed or rolled back, so the check
 /// sees it. A multi-row form (locks taken in key order) batches the same way.
-fn insert_unless_overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
-    diesel::sql_query(
+///
+/// The row is only inserted while the database's clock is before
+/// `not_after_ms` (the request's deadline, epoch milliseconds): a statement
+/// that reaches a stalled server and runs only after the request was
+/// answered 503 writes nothing. (This trusts the two hosts' clocks to agree
+/// within the watchdog's grace.)
+fn insert_unless_overlapping(
+    conn: &mut Conn,
+    row: &GuestPassRow,
+    not_after_ms: i64,
+) -> QueryResult<bool> {
+    let inserted = diesel::sql_query(
         "WITH person AS (SELECT pg_advisory_xact_lock($16, hashtext($3 || chr(10) || $7))) \
          INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
          email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by, \
          cancelled_at, cancelled_by) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM person",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM person \
+         WHERE clock_timestamp() < to_timestamp($17::float8 / 1000)",
     )
     .bind::<Text, _>(&row.id)
     .bind::<Text, _>(&row.chain_id)
@@ -55,8 +66,20 @@ fn insert_unless_overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult
     .bind::<Nullable<BigInt>, _>(row.cancelled_at)
     .bind::<Nullable<Text>, _>(&row.cancelled_by)
     .bind::<diesel::sql_types::Integer, _>(PERSON_LOCK)
-    .execute(conn)
-    .map(|n| n == 1)
+    .bind::<BigInt, _>(not_after_ms)
+    .execute(conn)?;
+    if inserted == 0 {
+        return Err(past_deadline());
+    }
+    Ok(true)
+}
+
+/// As the database reports a cancelled statement: the store answers 503.
+fn past_deadline() -> DieselError {
+    DieselError::DatabaseError(
+        DatabaseErrorKind::Unknown,
+        Box::new("canceling statement: the request's deadline passed".to_owned()),
+    )
 }
 
 /// `FOR SHARE`: a concurrent cancel (an UPDATE of the row) waits for this
@@ -138,4 +161,20 @@ fn is_retryable(error: &DieselError) -> bool {
         DieselError::DatabaseError(_, info) => info.message().contains("deadlock detected"),
         _ => false,
     }
+}
+
+#[derive(QueryableByName)]
+struct ReadOnly {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    read_only: bool,
+}
+
+/// Whether this database refuses writes: a standby in recovery, or
+/// `default_transaction_read_only` set (it applies to new sessions).
+pub fn is_read_only(conn: &mut Conn) -> QueryResult<bool> {
+    diesel::sql_query(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only",
+    )
+    .get_result::<ReadOnly>(conn)
+    .map(|row| row.read_only)
 }

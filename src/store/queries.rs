@@ -18,9 +18,13 @@ use crate::store::{CheckinOutcome, CreateOutcome};
 
 type PassQuery<'a> = guest_passes::BoxedQuery<'a, Db>;
 
+/// Reads through the schema, so a connection that sees no tables (a wrong
+/// or replaced file, an in-memory database) fails.
 pub fn ping(conn: &mut Conn) -> QueryResult<()> {
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
-        .execute(conn)
+    guest_passes::table
+        .select(guest_passes::id)
+        .limit(1)
+        .load::<String>(conn)
         .map(|_| ())
 }
 
@@ -110,11 +114,16 @@ fn overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
 }
 
 /// Inserts a pass unless a live one overlaps it; how the overlap is ruled
-/// out is the backend's `insert_unless_overlapping`.
-pub fn insert_pass(conn: &mut Conn, mut row: GuestPassRow) -> QueryResult<CreateOutcome> {
+/// out is the backend's `insert_unless_overlapping`. Nothing is inserted
+/// after `not_after_ms` (epoch milliseconds), the request's deadline.
+pub fn insert_pass(
+    conn: &mut Conn,
+    mut row: GuestPassRow,
+    not_after_ms: i64,
+) -> QueryResult<CreateOutcome> {
     // A clash of check-in codes is one in ~10^14; a few fresh draws settle it.
     for _ in 0..4 {
-        match insert_unless_overlapping(conn, &row) {
+        match insert_unless_overlapping(conn, &row, not_after_ms) {
             Ok(true) => return Ok(CreateOutcome::Created(Box::new(row))),
             Ok(false) => return Ok(CreateOutcome::AlreadyCreated),
             Err(DieselError::DatabaseError(kind, info)) => {
@@ -279,7 +288,11 @@ pub fn check_in(
         return Ok(CheckinOutcome::Refused(failure));
     }
     if let Reached::Fail(detail) = seams.reach(seams::CHECKIN_DECIDED) {
-        return Err(DieselError::QueryBuilderError(detail.into()));
+        // As the database would report it (a test injects e.g. a deadlock).
+        return Err(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(detail),
+        ));
     }
     let row = CheckinRow {
         id: CheckinId::generate(),

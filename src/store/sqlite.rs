@@ -13,8 +13,12 @@ const ANALYZE_AFTER_BULK_LOAD: Option<&str> = None;
 include!("queries.rs");
 
 /// The single writer runs one write at a time, so asking first and then
-/// inserting is atomic.
-fn insert_unless_overlapping(conn: &mut Conn, row: &GuestPassRow) -> QueryResult<bool> {
+/// inserting is atomic. (The writer keeps deadlines itself.)
+fn insert_unless_overlapping(
+    conn: &mut Conn,
+    row: &GuestPassRow,
+    _not_after_ms: i64,
+) -> QueryResult<bool> {
     if overlapping(conn, row)? {
         return Ok(false);
     }
@@ -34,4 +38,14 @@ fn pass_for_checkin(
         .filter(guest_passes::checkin_code.eq(code))
         .select(GuestPassRow::as_select());
     scoped_single!(query, scope, conn)
+}
+
+/// Readiness' write probe (see the `health_probe` migration).
+pub fn probe_write(conn: &mut Conn) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO health_probe (id, filler, written_at) VALUES (1, zeroblob(32768), unixepoch()) \
+         ON CONFLICT (id) DO UPDATE SET filler = zeroblob(32768), written_at = unixepoch()",
+    )
+    .execute(conn)
+    .map(|_| ())
 }

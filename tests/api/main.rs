@@ -11,6 +11,7 @@ mod create;
 mod dates;
 mod envelopes;
 mod hardening;
+mod instances;
 mod plans;
 mod retrieve;
 mod search;

@@ -192,8 +192,9 @@ async fn health_is_503_system_unavailable_when_the_database_does_not_answer_post
         ))
         .expect("cut the database off");
 
+    // Readiness is cached for a second: the next fresh answer must be 503.
     let started = Instant::now();
-    let res = get_root(&app, "/health", &Creds::none()).await;
+    let res = health_becomes(&app, 503).await;
     let elapsed = started.elapsed();
     assert_eq!(res.status, 503, "{}", res.text);
     assert_eq!(res.header("content-type"), Some("application/json"));
@@ -215,6 +216,19 @@ async fn health_is_503_system_unavailable_when_the_database_does_not_answer_post
     admin
         .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
         .expect("let the database answer again");
-    let res = get_root(&app, "/health", &Creds::none()).await;
+    let res = health_becomes(&app, 200).await;
     assert_eq!((res.status, res.text.as_str()), (200, HEALTH_UP));
+}
+
+/// Polls `/health` (its answer is cached for a second) until it answers
+/// `status`, or for at most 10 s; returns the last answer.
+async fn health_becomes(app: &TestApp, status: u16) -> Resp {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = get_root(app, "/health", &Creds::none()).await;
+        if res.status == status || Instant::now() > deadline {
+            return res;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -49,6 +49,26 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Like `on_both_backends!`, for what only PostgreSQL promises (several
+/// instances on one database).
+#[macro_export]
+macro_rules! on_postgres {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn postgres() {
+                    if $crate::common::postgres_url().is_some() {
+                        super::$name($crate::common::Backend::Postgres).await
+                    } else {
+                        eprintln!("skipped: GUESTPASS_TEST_POSTGRES_URL is not set");
+                    }
+                }
+            }
+        )+
+    };
+}
+
 pub fn postgres_url() -> Option<String> {
     std::env::var("GUESTPASS_TEST_POSTGRES_URL")
         .ok()
@@ -278,8 +298,18 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 /// starts from, a small pool, no rate limit, no credential cache, then
 /// `adjust`. Several apps may serve one database.
 pub async fn serve(db: Arc<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let url = db.url.clone();
+    serve_url(db, &url, adjust).await
+}
+
+/// `serve`, reaching `db` through `url` (e.g. a relay in front of it).
+pub async fn serve_url(
+    db: Arc<TestDatabase>,
+    url: &str,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
-    let mut config = Config::new(db.url.clone());
+    let mut config = Config::new(url);
     config.bind = "127.0.0.1:0".into();
     config.workers = 2;
     config.credential_cache = Duration::ZERO;
