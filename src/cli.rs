@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `admin`, `prune`. Every option can
+//! The command line: `serve`, `migrate`, `admin`, `prune`, `conformance`. Every option can
 //! also come from the environment variable named beside it.
 
 use std::time::Duration;
@@ -32,8 +32,9 @@ pub enum Command {
     Admin(AdminArgs),
     /// Delete passes (and their check-ins) that ended more than DAYS days ago.
     Prune(PruneArgs),
-    /// Check any Guest Pass API implementation against the blueprint, over HTTP.
-    Conformance(crate::conformance::ConformanceArgs),
+    /// Check any Guest Pass API implementation against the blueprint, over
+    /// HTTP or HTTPS (the same kit as the `guestpass-conformance` binary).
+    Conformance(guestpass_conformance::ConformanceArgs),
 }
 
 #[derive(Debug, Clone, Args)]

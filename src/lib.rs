@@ -5,7 +5,6 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod conformance;
 pub mod domain;
 pub mod error;
 pub mod ids;

@@ -13,7 +13,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use guestpass::app::Application;
 use guestpass::config::Config;
-use guestpass::conformance::{self, ConformanceArgs};
+use guestpass_conformance::{self as conformance, ConformanceArgs};
 use serde_json::{json, Value};
 
 #[path = "fixtures/principals.rs"]

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::client::Request;
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{join_all, minute, now, ts, Kit, DAY};
+use crate::client::Request;
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{join_all, minute, now, ts, Kit, DAY};
 
 const TEXT_FIELDS: [&str; 4] = ["locationId", "firstName", "lastName", "email"];
 
@@ -376,7 +376,7 @@ async fn period(
     kit: &Kit,
     from: i64,
     until: i64,
-) -> Result<crate::conformance::client::Exchange, Verdict> {
+) -> Result<crate::client::Exchange, Verdict> {
     let headers = kit.primary()?;
     let body = kit.pass_body(&kit.location()?, &kit.email(), from, until);
     Ok(kit.create(&headers, &body).await)
@@ -466,7 +466,7 @@ async fn first_pass(
     kit: &Kit,
     email: &str,
     t: i64,
-) -> Result<crate::conformance::kit::Pass, Verdict> {
+) -> Result<crate::kit::Pass, Verdict> {
     let headers = kit.primary()?;
     let body = kit.pass_body(&kit.location()?, email, t, t + 7 * DAY);
     kit.create_pass(&headers, &body)

@@ -5,9 +5,9 @@
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::conformance::client::{Headers, Request};
-use crate::conformance::expect::{Checked, Context, Verdict};
-use crate::conformance::kit::{minute, now, Kit, DAY};
+use crate::client::{Headers, Request};
+use crate::expect::{Checked, Context, Verdict};
+use crate::kit::{minute, now, Kit, DAY};
 
 /// The contract's body limit.
 const MAX_BODY: usize = 64 * 1024;
@@ -364,7 +364,7 @@ async fn all_together(kit: &Kit) -> Checked {
         "lastName": "Check",
         "email": "not-an-address",
         "validFrom": "2026-12-01 06:00:00Z",
-        "validUntil": crate::conformance::kit::ts(t - 3600),
+        "validUntil": crate::kit::ts(t - 3600),
     });
     kit.create(&headers, &body)
         .await

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::conformance::client::Exchange;
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{minute, now, parse_strict, ts, Kit, DAY};
+use crate::client::Exchange;
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{minute, now, parse_strict, ts, Kit, DAY};
 
 pub async fn run(kit: &Kit) {
     kit.check(
@@ -110,7 +110,7 @@ pub async fn run_expired(kit: &Kit) {
 /// The ids of a 200 search result, with the exchange for reporting.
 async fn ids(
     kit: &Kit,
-    headers: &crate::conformance::client::Headers,
+    headers: &crate::client::Headers,
     query: &[(&str, &str)],
 ) -> Result<(Vec<String>, Exchange), Verdict> {
     let ex = kit.search(headers, query).await;

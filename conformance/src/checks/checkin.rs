@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::client::Request;
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{is_strict, is_uuid, Kit, Pass};
+use crate::client::Request;
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{is_strict, is_uuid, Kit, Pass};
 
 pub async fn run(kit: &Kit) {
     kit.check(

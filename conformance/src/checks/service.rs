@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use crate::conformance::client::Request;
-use crate::conformance::expect::{ensure, Checked, Verdict};
-use crate::conformance::kit::Kit;
+use crate::client::Request;
+use crate::expect::{ensure, Checked, Verdict};
+use crate::kit::Kit;
 
 pub async fn run(kit: &Kit) {
     kit.check(

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{is_checkin_code, is_uuid, now, parse_strict, Kit};
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{is_checkin_code, is_uuid, now, parse_strict, Kit};
 
 /// How far the server's clock may be from the kit's for createdAt/cancelledAt.
 const CLOCK_SLACK: i64 = 15 * 60;

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::client::{Headers, Request};
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{now, Kit, Level, Who, DAY};
+use crate::client::{Headers, Request};
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{now, Kit, Level, Who, DAY};
 
 pub async fn run(kit: &Kit) {
     kit.check(

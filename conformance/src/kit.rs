@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-use super::client::{origin, Exchange, Headers, Http, Request};
-use super::expect::Verdict;
-use super::report::{CheckResult, Outcome, Section};
-use super::ConformanceArgs;
-use crate::auth::AuthLevels;
+use crate::client::{origin, Exchange, Headers, Http, Request, Settings};
+use crate::expect::Verdict;
+use crate::levels::Levels;
+use crate::report::{CheckResult, Outcome, RunInfo, Section};
+use crate::tls::{self, Target};
+use crate::ConformanceArgs;
 
 /// The access levels, in the order the contract checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +96,9 @@ pub struct Expiring {
 
 pub struct Kit {
     pub http: Http,
-    pub levels: AuthLevels,
+    pub levels: Levels,
     pub args: ConformanceArgs,
+    started_at: i64,
     only: Vec<String>,
     results: RefCell<Vec<CheckResult>>,
     upcoming: OnceCell<Result<Pass, Verdict>>,
@@ -108,21 +110,36 @@ pub const CHECKIN_CODE_ALPHABET: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub const DAY: i64 = 86_400;
 
 impl Kit {
-    pub fn new(args: &ConformanceArgs, timeout: Duration) -> Result<Self, String> {
+    pub fn new(args: &ConformanceArgs, timeout: Duration) -> Result<Self, crate::Error> {
+        let usage = crate::Error::Usage;
         let base = args.base_url.trim().trim_end_matches('/').to_owned();
-        if base.starts_with("https://") {
-            return Err("https is not supported by this build of the kit; use plain http (e.g. behind a local tunnel)".into());
-        }
-        if !base.starts_with("http://") || base.len() <= "http://".len() {
-            return Err(format!(
-                "--base-url must be an http:// URL, got '{}'",
-                args.base_url
-            ));
-        }
+        Target::parse(&base).map_err(|e| usage(format!("--base-url: {e}")))?;
         let root = match &args.root_url {
-            Some(root) if root.starts_with("http://") => root.trim_end_matches('/').to_owned(),
-            Some(root) => return Err(format!("--root-url must be an http:// URL, got '{root}'")),
+            Some(root) => {
+                Target::parse(root).map_err(|e| usage(format!("--root-url: {e}")))?;
+                root.trim().trim_end_matches('/').to_owned()
+            }
             None => origin(&base).to_owned(),
+        };
+        let tracked_ids = [
+            &args.client_id,
+            &args.chain_id,
+            &args.location_id,
+            &args.second_location_id,
+            &args.other_chain_id,
+            &args.other_chain_location_id,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        let settings = Settings {
+            timeout,
+            tls: tls::client_config(args.ca_cert.as_deref())?,
+            ca_given: args.ca_cert.is_some(),
+            max_rps: args.max_rps,
+            auth_failure_budget: args.auth_failure_budget,
+            tracked_ids,
         };
         let only = args
             .only
@@ -134,9 +151,10 @@ impl Kit {
             .map(str::to_owned)
             .collect();
         Ok(Self {
-            http: Http::new(&base, &root, timeout),
+            http: Http::new(&base, &root, settings),
             levels: args.levels,
             args: args.clone(),
+            started_at: now(),
             only,
             results: RefCell::new(Vec::new()),
             upcoming: OnceCell::new(),
@@ -147,6 +165,37 @@ impl Kit {
 
     pub fn into_results(self) -> Vec<CheckResult> {
         self.results.into_inner()
+    }
+
+    /// Every secret the kit was given (the report scrubs them).
+    pub fn secrets(&self) -> Vec<String> {
+        let a = &self.args;
+        [
+            &a.client_secret,
+            &a.chain_secret,
+            &a.location_secret,
+            &a.second_location_secret,
+            &a.other_chain_secret,
+            &a.other_chain_location_secret,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+
+    /// What the report says about the run besides the results.
+    pub fn run_info(&self) -> RunInfo {
+        RunInfo {
+            base_url: self.args.base_url.trim().trim_end_matches('/').to_owned(),
+            levels: self.levels.to_string(),
+            started_at: ts(self.started_at),
+            kit_version: crate::VERSION.to_owned(),
+            demo: self.args.demo,
+            max_rps: self.args.max_rps,
+            auth_failure_budget: self.args.auth_failure_budget,
+            politeness: self.http.politeness(),
+        }
     }
 
     pub fn selected(&self, id: &str) -> bool {
@@ -179,6 +228,7 @@ impl Kit {
             Ok(()) => Outcome::Passed,
             Err(Verdict::Fail(f)) => Outcome::Failed(*f),
             Err(Verdict::Skip(reason)) => Outcome::Skipped(reason),
+            Err(Verdict::NotApplicable(reason)) => Outcome::NotApplicable(reason),
         };
         self.results.borrow_mut().push(CheckResult {
             id,
@@ -645,16 +695,12 @@ pub fn minute(t: i64) -> i64 {
 
 /// The blueprint's form, `yyyy-MM-dd'T'HH:mm:ss'Z'`.
 pub fn ts(t: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    crate::date::format(t)
 }
 
-/// Only the strict form parses; anything else is `None`.
+/// Only the strict form parses; anything else is `None` (the kit's own parser).
 pub fn parse_strict(text: &str) -> Option<i64> {
-    crate::domain::UtcTimestamp::parse(text)
-        .ok()
-        .map(|t| t.epoch_seconds())
+    crate::date::parse_strict(text)
 }
 
 pub fn is_strict(value: &Value) -> bool {

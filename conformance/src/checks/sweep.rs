@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::conformance::client::Exchange;
-use crate::conformance::expect::{Checked, Verdict};
-use crate::conformance::kit::{is_checkin_code, is_strict, Kit};
+use crate::client::Exchange;
+use crate::expect::{Checked, Verdict};
+use crate::kit::{is_checkin_code, is_strict, Kit};
 
 const DATE_KEYS: [&str; 5] = [
     "validFrom",
