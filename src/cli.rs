@@ -100,6 +100,12 @@ pub struct ServeArgs {
     /// Provision a demo chain, location and client with fixed, documented secrets and print a curl to try.
     #[arg(long, env = "GUESTPASS_DEMO")]
     pub demo: bool,
+    /// Serve HTTPS: the certificate chain, PEM (leaf first). Needs --tls-key.
+    #[arg(long, env = "GUESTPASS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Serve HTTPS: the certificate's private key, PEM. Needs --tls-cert.
+    #[arg(long, env = "GUESTPASS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -120,6 +126,12 @@ impl ServeArgs {
         config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
         config.rate_limit = self.rate_limit;
         config.rate_burst = self.rate_burst;
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
         config
     }
 }

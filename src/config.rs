@@ -25,6 +25,8 @@ pub struct Config {
     pub rate_burst: u32,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Config {
@@ -50,6 +52,7 @@ impl Config {
             rate_limit: 0,
             rate_burst: 0,
             body_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }

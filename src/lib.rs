@@ -15,3 +15,4 @@ pub mod metrics;
 pub mod routes;
 pub mod secret;
 pub mod store;
+pub mod tls;

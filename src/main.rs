@@ -132,7 +132,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(("0.0.0.0" | "[::]", _)) | None => "127.0.0.1".to_owned(),
         Some((host, _)) => host.to_owned(),
     };
-    let base_url = format!("http://{host}:{}{}", application.port(), config.base_path);
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let base_url = format!(
+        "{scheme}://{host}:{}{}",
+        application.port(),
+        config.base_path
+    );
     if args.demo {
         admin::ensure_demo(application.store())
             .await

@@ -357,7 +357,17 @@ impl Http {
             if seen.contains(&target) {
                 continue;
             }
-            tls::preflight(&target, &self.tls, self.timeout, self.ca_given)?;
+            // On a thread of its own: the handshake blocks, and the server may
+            // share this thread's runtime (as in tests).
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (config, timeout, ca_given, t) =
+                (self.tls.clone(), self.timeout, self.ca_given, target.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(tls::preflight(&t, &config, timeout, ca_given));
+            });
+            rx.await.map_err(|_| {
+                crate::Error::Connection("the connection check ended without an answer".into())
+            })??;
             seen.push(target);
         }
         Ok(())

@@ -104,6 +104,8 @@ pub struct Kit {
     upcoming: OnceCell<Result<Pass, Verdict>>,
     active: OnceCell<Result<Pass, Verdict>>,
     expiring: OnceCell<Result<Expiring, Verdict>>,
+    starting: OnceCell<Result<Expiring, Verdict>>,
+    idempotency: OnceCell<Result<(), Verdict>>,
 }
 
 pub const CHECKIN_CODE_ALPHABET: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -160,6 +162,8 @@ impl Kit {
             upcoming: OnceCell::new(),
             active: OnceCell::new(),
             expiring: OnceCell::new(),
+            starting: OnceCell::new(),
+            idempotency: OnceCell::new(),
         })
     }
 
@@ -368,10 +372,12 @@ impl Kit {
                 let (id, secret) = self.pair(Who::Primary, l)?;
                 headers = Self::add_level(headers, l, id.as_deref(), &secret);
             } else {
+                // A fresh random ID each time: a fixed placeholder would pile up
+                // failed authentications against one ID.
                 headers = Self::add_level(
                     headers,
                     l,
-                    Some("conformance-placeholder-id"),
+                    Some(&self.unknown_id()),
                     "conformance-placeholder-secret",
                 );
             }
@@ -526,52 +532,66 @@ impl Kit {
         self.create_pass(headers, &body).await
     }
 
-    /// Starts the pass that expires a few seconds into the run; created early
-    /// so the wait overlaps the other checks.
-    pub async fn start_expiring(&self) {
+    /// Starts the passes whose validUntil (and validFrom) fall a few seconds
+    /// into the run; created early so the wait overlaps the other checks.
+    pub async fn start_boundaries(&self) {
         let _ = self.expiring().await;
+        let _ = self.starting().await;
     }
 
     async fn expiring(&self) -> Result<Expiring, Verdict> {
         self.expiring
-            .get_or_init(|| async {
-                let headers = self.primary()?;
-                let t = now();
-                let until = t + 4;
-                let body = self.pass_body(&self.location()?, &self.email(), t - 60, until);
-                let ex = self.create(&headers, &body).await;
-                let answered_at = Instant::now();
-                if ex.status() == Some(400) {
-                    return Err(Verdict::skip(
-                        "the server refused a pass valid for the next 4 seconds; its clock seems ahead of the kit's",
-                    ));
-                }
-                let pass = self.create_pass_from(&ex, &headers, &body)?;
-                // The server's createdAt (whole seconds, so at most its now)
-                // tells its clock: the pass expires at the latest
-                // until - createdAt seconds after the server answered.
-                let server_now = pass
-                    .created
-                    .get("createdAt")
-                    .and_then(Value::as_str)
-                    .and_then(parse_strict)
-                    .unwrap_or(t);
-                let remaining = (until - server_now).max(0) as u64;
-                if remaining > 30 {
-                    return Err(Verdict::skip(format!(
-                        "the server's clock is {}s behind the kit's; waiting for a pass to expire would take too long",
-                        remaining - 4
-                    )));
-                }
-                Ok(Expiring {
-                    pass,
-                    expired_at: answered_at
-                        + Duration::from_secs(remaining)
-                        + Duration::from_millis(300),
-                })
-            })
+            .get_or_init(|| self.boundary_pass(Boundary::Until))
             .await
             .clone()
+    }
+
+    async fn starting(&self) -> Result<Expiring, Verdict> {
+        self.starting
+            .get_or_init(|| self.boundary_pass(Boundary::From))
+            .await
+            .clone()
+    }
+
+    /// A pass whose validUntil (or validFrom) is 4 seconds away, and the
+    /// kit-clock instant by which the server's clock has surely passed it.
+    async fn boundary_pass(&self, boundary: Boundary) -> Result<Expiring, Verdict> {
+        let headers = self.primary()?;
+        let t = now();
+        let instant = t + 4;
+        let (from, until) = match boundary {
+            Boundary::Until => (t - 60, instant),
+            Boundary::From => (instant, instant + 3600),
+        };
+        let body = self.pass_body(&self.location()?, &self.email(), from, until);
+        let ex = self.create(&headers, &body).await;
+        let answered_at = Instant::now();
+        if ex.status() == Some(400) && boundary == Boundary::Until {
+            return Err(Verdict::skip(
+                "the server refused a pass valid for the next 4 seconds; its clock seems ahead of the kit's",
+            ));
+        }
+        let pass = self.create_pass_from(&ex, &headers, &body)?;
+        // The server's createdAt (whole seconds, so at most its now) tells
+        // its clock: the instant comes at the latest instant - createdAt
+        // seconds after the server answered.
+        let server_now = pass
+            .created
+            .get("createdAt")
+            .and_then(Value::as_str)
+            .and_then(parse_strict)
+            .unwrap_or(t);
+        let remaining = u64::try_from(instant - server_now).unwrap_or(0);
+        if remaining > 30 {
+            return Err(Verdict::skip(format!(
+                "the server's clock is {}s behind the kit's; waiting for the instant would take too long",
+                remaining - 4
+            )));
+        }
+        Ok(Expiring {
+            pass,
+            expired_at: answered_at + Duration::from_secs(remaining) + Duration::from_millis(300),
+        })
     }
 
     fn create_pass_from(
@@ -608,11 +628,45 @@ impl Kit {
     /// The expiring pass, once it has expired (waits for the rest of its time).
     pub async fn expired(&self) -> Result<Pass, Verdict> {
         let expiring = self.expiring().await?;
-        let now = Instant::now();
-        if expiring.expired_at > now {
-            tokio::time::sleep(expiring.expired_at - now).await;
-        }
+        wait_until(expiring.expired_at).await;
         Ok(expiring.pass)
+    }
+
+    /// The starting pass, once its validFrom has come, and its validFrom.
+    pub async fn started(&self) -> Result<Pass, Verdict> {
+        let starting = self.starting().await?;
+        wait_until(starting.expired_at).await;
+        Ok(starting.pass)
+    }
+
+    /// Whether the server offers `Idempotency-Key` (§8): `--idempotency on`,
+    /// or with `auto`, its OpenAPI document names the header.
+    pub async fn idempotency_offered(&self) -> Result<(), Verdict> {
+        self.idempotency
+            .get_or_init(|| async {
+                match self.args.idempotency {
+                    crate::Idempotency::On => Ok(()),
+                    crate::Idempotency::Off => Err(Verdict::skip(
+                        "--idempotency off: the server does not offer Idempotency-Key",
+                    )),
+                    crate::Idempotency::Auto => {
+                        let ex = self.send(Request::get("/openapi.yaml").at_root()).await;
+                        let named = ex
+                            .response
+                            .as_ref()
+                            .is_ok_and(|r| r.status == 200 && r.text.contains("Idempotency-Key"));
+                        if named {
+                            Ok(())
+                        } else {
+                            Err(Verdict::skip(
+                                "the server's /openapi.yaml does not name Idempotency-Key, so it does not offer it (--idempotency on checks it anyway)",
+                            ))
+                        }
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     /// Cancels every pass the kit saw created, with its creator's headers
@@ -644,6 +698,19 @@ impl Kit {
                 failures.len()
             ))),
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    From,
+    Until,
+}
+
+async fn wait_until(at: Instant) {
+    let now = Instant::now();
+    if at > now {
+        tokio::time::sleep(at - now).await;
     }
 }
 

@@ -54,6 +54,12 @@ pub async fn run(kit: &Kit) {
     )
     .await;
     kit.check(
+        "envelopes.rate-limited-429",
+        "A 429 is rateLimitsExceeded with Retry-After in whole seconds (every 429 the run met, e.g. from the failed-authentication throttle)",
+        any_429(kit),
+    )
+    .await;
+    kit.check(
         "pass.checkin-codes-well-formed-and-unique",
         "checkinCode: 10 characters without look-alikes, unique across passes",
         codes(kit),
@@ -209,6 +215,21 @@ fn unlisted_422(ex: &Exchange) -> Option<String> {
         _ => false,
     };
     (!listed).then(|| format!("no 422 but the operation's listed pairs; got {cause}/{reason}"))
+}
+
+async fn any_429(kit: &Kit) -> Checked {
+    let seen = kit.http.log().iter().any(|e| e.status() == Some(429));
+    if !seen {
+        return Err(Verdict::skip(
+            "the run met no 429 (the kit does not flood a server to trip its rate limit); the envelope of any 429 is checked when one comes",
+        ));
+    }
+    sweep(kit, |ex| {
+        (ex.status() == Some(429))
+            .then(|| not_an_envelope(ex))
+            .flatten()
+    })
+    .await
 }
 
 async fn codes(kit: &Kit) -> Checked {

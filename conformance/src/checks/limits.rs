@@ -1,0 +1,5 @@
+//! placeholder
+
+use crate::kit::Kit;
+
+pub async fn run(_kit: &Kit) {}
