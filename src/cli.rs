@@ -101,10 +101,20 @@ pub struct ServeArgs {
     #[arg(long, env = "GUESTPASS_DEMO")]
     pub demo: bool,
     /// Serve HTTPS: the certificate chain, PEM (leaf first). Needs --tls-key.
-    #[arg(long, env = "GUESTPASS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    #[arg(
+        long,
+        env = "GUESTPASS_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
     pub tls_cert: Option<std::path::PathBuf>,
     /// Serve HTTPS: the certificate's private key, PEM. Needs --tls-cert.
-    #[arg(long, env = "GUESTPASS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    #[arg(
+        long,
+        env = "GUESTPASS_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
     pub tls_key: Option<std::path::PathBuf>,
 }
 

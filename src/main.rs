@@ -132,7 +132,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(("0.0.0.0" | "[::]", _)) | None => "127.0.0.1".to_owned(),
         Some((host, _)) => host.to_owned(),
     };
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base_url = format!(
         "{scheme}://{host}:{}{}",
         application.port(),

@@ -91,7 +91,11 @@ async fn spawn_ours_with(
     config.auth_levels = levels.parse().expect("levels");
     config.rate_limit = 0;
     tweak(&mut config);
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base_path = config.base_path.clone();
     let application = Application::build(config).expect("build the application");
     let port = application.port();
@@ -345,13 +349,25 @@ async fn ours_passes_over_https_with_a_private_ca_and_a_bad_certificate_stops_th
 
     // Without the CA the certificate does not verify: the run stops before any check.
     let started = Instant::now();
-    let args = ConformanceArgs::parse_from(all_credentials(&ours.base_url, "chain"))
-        .expect("kit options");
-    let error = conformance::run(args).await.expect_err("an untrusted certificate");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let args =
+        ConformanceArgs::parse_from(all_credentials(&ours.base_url, "chain")).expect("kit options");
+    let error = conformance::run(args)
+        .await
+        .expect_err("an untrusted certificate");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let message = error.to_string();
-    assert!(matches!(error, conformance::Error::Connection(_)), "{message}");
-    assert!(message.contains("UnknownIssuer") && !message.contains('\n'), "{message}");
+    assert!(
+        matches!(error, conformance::Error::Connection(_)),
+        "{message}"
+    );
+    assert!(
+        message.contains("UnknownIssuer") && !message.contains('\n'),
+        "{message}"
+    );
 }
 
 #[actix_web::test]
@@ -382,7 +398,10 @@ async fn the_kits_copy_of_the_demo_principals_matches_the_servers() {
         (DEMO_OTHER_CHAIN_ID, demo::OTHER_CHAIN_ID),
         (DEMO_OTHER_CHAIN_SECRET, demo::OTHER_CHAIN_SECRET),
         (DEMO_OTHER_CHAIN_LOCATION_ID, demo::OTHER_CHAIN_LOCATION_ID),
-        (DEMO_OTHER_CHAIN_LOCATION_SECRET, demo::OTHER_CHAIN_LOCATION_SECRET),
+        (
+            DEMO_OTHER_CHAIN_LOCATION_SECRET,
+            demo::OTHER_CHAIN_LOCATION_SECRET,
+        ),
         (DEMO_CLIENT_ID, demo::CLIENT_ID),
         (DEMO_CLIENT_SECRET, demo::CLIENT_SECRET),
     ];

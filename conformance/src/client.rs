@@ -360,8 +360,12 @@ impl Http {
             // On a thread of its own: the handshake blocks, and the server may
             // share this thread's runtime (as in tests).
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let (config, timeout, ca_given, t) =
-                (self.tls.clone(), self.timeout, self.ca_given, target.clone());
+            let (config, timeout, ca_given, t) = (
+                self.tls.clone(),
+                self.timeout,
+                self.ca_given,
+                target.clone(),
+            );
             std::thread::spawn(move || {
                 let _ = tx.send(tls::preflight(&t, &config, timeout, ca_given));
             });
@@ -433,10 +437,7 @@ impl Http {
                     "not sent: the server left the last {DEAD_AFTER} requests unanswered"
                 ))
             } else {
-                let wait = self
-                    .budget
-                    .wait_for(&presented)
-                    .max(self.pacer.reserve());
+                let wait = self.budget.wait_for(&presented).max(self.pacer.reserve());
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
@@ -446,8 +447,15 @@ impl Http {
                     Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),
                 }
             };
-            if matches!(&response, Ok(r) if r.status == 401) {
-                self.budget.record_failure(&presented);
+            if let Ok(r) = &response {
+                if r.status == 401 {
+                    let level = r
+                        .json
+                        .as_ref()
+                        .and_then(|b| b.get("accessLevel"))
+                        .and_then(Value::as_str);
+                    self.budget.record_failure(&presented, level);
+                }
             }
             match &response {
                 Ok(_) => self.silent_in_a_row.set(0),

@@ -203,7 +203,10 @@ impl ConformanceArgs {
         fill(&mut self.location_id, demo::LOCATION_ID);
         fill(&mut self.location_secret, demo::LOCATION_SECRET);
         fill(&mut self.second_location_id, demo::SECOND_LOCATION_ID);
-        fill(&mut self.second_location_secret, demo::SECOND_LOCATION_SECRET);
+        fill(
+            &mut self.second_location_secret,
+            demo::SECOND_LOCATION_SECRET,
+        );
         fill(&mut self.other_chain_id, demo::OTHER_CHAIN_ID);
         fill(&mut self.other_chain_secret, demo::OTHER_CHAIN_SECRET);
         fill(

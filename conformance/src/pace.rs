@@ -131,11 +131,22 @@ impl AuthBudget {
         wait
     }
 
-    pub fn record_failure(&self, ids: &[String]) {
+    /// Counts a 401 against the ID of the level it names (`accessLevel`),
+    /// which is the ID whose authentication failed; against every presented
+    /// ID when the answer does not say.
+    pub fn record_failure(&self, ids: &[String], access_level: Option<&str>) {
+        let header = match access_level {
+            Some("client") => Some("x-client-id="),
+            Some("chain") => Some("x-chain-id="),
+            Some("location") => Some("x-location-id="),
+            _ => None,
+        };
         let now = Instant::now();
         let mut failures = self.failures.borrow_mut();
         for id in ids {
-            failures.entry(id.clone()).or_default().push_back(now);
+            if header.is_none_or(|h| id.starts_with(h)) {
+                failures.entry(id.clone()).or_default().push_back(now);
+            }
         }
     }
 
@@ -171,9 +182,11 @@ mod tests {
         let ids = budget.presented(&headers("chain-a"));
         assert_eq!(ids, vec!["x-chain-id=chain-a".to_owned()]);
         assert_eq!(budget.wait_for(&ids), Duration::ZERO);
-        budget.record_failure(&ids);
+        budget.record_failure(&ids, Some("chain"));
+        // A failure at another level is not this ID's.
+        budget.record_failure(&ids, Some("location"));
         assert_eq!(budget.wait_for(&ids), Duration::ZERO);
-        budget.record_failure(&ids);
+        budget.record_failure(&ids, None);
         let wait = budget.wait_for(&ids);
         assert!(wait > Duration::from_secs(59), "{wait:?}");
         assert_eq!(budget.pauses().0, 1);

@@ -163,7 +163,7 @@ impl Report {
         for secret in &self.secrets {
             let json_form = serde_json::to_string(secret).unwrap_or_default();
             let json_inner = json_form.trim_matches('"').to_owned();
-            for form in [secret.clone(), json_inner, xml(secret)] {
+            for form in [secret.clone(), json_inner, xml(secret), md(secret)] {
                 if !form.is_empty() && text.contains(&form) {
                     text = text.replace(&form, "<redacted>");
                 }
@@ -471,7 +471,11 @@ impl Report {
     fn markdown_unscrubbed(&self) -> String {
         let info = &self.info;
         let p = &info.politeness;
-        let verdict = if self.failed() == 0 { "PASSED" } else { "FAILED" };
+        let verdict = if self.failed() == 0 {
+            "PASSED"
+        } else {
+            "FAILED"
+        };
         let mut out = String::from("# Guest Pass API conformance record\n\n");
         out.push_str("| | |\n|---|---|\n");
         let rate = if info.max_rps == 0 {
@@ -657,6 +661,64 @@ mod tests {
         assert_eq!(doc["results"][1]["status"], "failed");
         assert_eq!(doc["results"][1]["request"]["method"], "POST");
         assert_eq!(doc["results"][2]["reason"], "needs --location-id");
+    }
+
+    #[test]
+    fn markdown_is_a_certification_record_without_secrets() {
+        let mut report = sample().with_secrets(vec!["s3cr3t|x".into()]);
+        report.info = RunInfo {
+            base_url: "https://gp.example.org/members/v1.0".into(),
+            levels: "chain".into(),
+            started_at: "2026-11-29T10:00:00Z".into(),
+            kit_version: "9.9.9".into(),
+            ..RunInfo::default()
+        };
+        if let Outcome::Failed(f) = &mut report.results[1].outcome {
+            f.got = "HTTP 400; body: {\"echo\": \"s3cr3t|x\"}".into();
+        }
+        let md = report.markdown();
+        assert!(
+            md.starts_with("# Guest Pass API conformance record\n"),
+            "{md}"
+        );
+        for needle in [
+            "| API base URL | `https://gp.example.org/members/v1.0` |",
+            "| Date (UTC) | 2026-11-29T10:00:00Z |",
+            "| Access levels | chain |",
+            "| Kit | guestpass-conformance 9.9.9 |",
+            "**FAILED**: 1 passed, 1 failed, 1 skipped",
+            "| 2. Dates | 0 | 1 | 0 | 0 |",
+            "| `create.c` | skipped | needs --location-id |",
+            "### `dates.b`",
+        ] {
+            assert!(md.contains(needle), "{needle} in {md}");
+        }
+        assert!(!md.contains("s3cr3t"), "{md}");
+        assert!(!report.json().contains("s3cr3t"));
+        assert!(!report.text().contains("s3cr3t"));
+        assert!(!report.junit().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn every_section_prefix_is_known() {
+        for (prefix, section) in [
+            ("auth.x", Section::Auth),
+            ("dates.x", Section::Dates),
+            ("envelopes.x", Section::Envelopes),
+            ("pass.x", Section::GuestPass),
+            ("create.x", Section::Create),
+            ("get.x", Section::Get),
+            ("search.x", Section::Search),
+            ("cancel.x", Section::Cancel),
+            ("checkin.x", Section::Checkin),
+            ("list-checkins.x", Section::ListCheckins),
+            ("service.x", Section::Service),
+            ("limits.x", Section::Limits),
+            ("idempotency.x", Section::Idempotency),
+            ("headers.x", Section::OperationalHeaders),
+        ] {
+            assert_eq!(Section::of(prefix), section);
+        }
     }
 
     #[test]

@@ -150,8 +150,12 @@ pub fn preflight(
     let io = |e: std::io::Error| Error::Connection(format!("TLS handshake with {shown}: {e}"));
     sock.set_read_timeout(Some(timeout)).map_err(io)?;
     sock.set_write_timeout(Some(timeout)).map_err(io)?;
-    let name = ServerName::try_from(target.host.clone())
-        .map_err(|e| Error::Usage(format!("'{}' is not a valid TLS server name: {e}", target.host)))?;
+    let name = ServerName::try_from(target.host.clone()).map_err(|e| {
+        Error::Usage(format!(
+            "'{}' is not a valid TLS server name: {e}",
+            target.host
+        ))
+    })?;
     let mut conn = rustls::ClientConnection::new(config.clone(), name)
         .map_err(|e| Error::Connection(format!("TLS setup for {shown}: {e}")))?;
     while conn.is_handshaking() {
@@ -203,9 +207,15 @@ mod tests {
     #[test]
     fn urls_give_scheme_host_and_port() {
         let t = Target::parse("https://gp.example.org/members/v1.0").unwrap();
-        assert_eq!((t.https, t.host.as_str(), t.port), (true, "gp.example.org", 443));
+        assert_eq!(
+            (t.https, t.host.as_str(), t.port),
+            (true, "gp.example.org", 443)
+        );
         let t = Target::parse("http://127.0.0.1:8080/members").unwrap();
-        assert_eq!((t.https, t.host.as_str(), t.port), (false, "127.0.0.1", 8080));
+        assert_eq!(
+            (t.https, t.host.as_str(), t.port),
+            (false, "127.0.0.1", 8080)
+        );
         let t = Target::parse("https://[::1]:8443").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("::1", 8443));
         assert!(Target::parse("ftp://x").is_err());
@@ -221,7 +231,10 @@ mod tests {
         std::fs::write(&empty, "").unwrap();
         assert!(matches!(client_config(Some(&empty)), Err(Error::Usage(_))));
         let missing = dir.path().join("missing.pem");
-        assert!(matches!(client_config(Some(&missing)), Err(Error::Usage(_))));
+        assert!(matches!(
+            client_config(Some(&missing)),
+            Err(Error::Usage(_))
+        ));
         assert!(client_config(None).is_ok());
     }
 }

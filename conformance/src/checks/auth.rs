@@ -248,7 +248,12 @@ async fn missing_levels(kit: &Kit) -> Checked {
             .without(level.secret_header());
         let expected = Kit::missing(level.required_headers());
         for req in every_operation(kit).into_iter().take(2) {
-            let label = format!("{} level absent: {} {}", level.name(), req.method, req.target);
+            let label = format!(
+                "{} level absent: {} {}",
+                level.name(),
+                req.method,
+                req.target
+            );
             kit.send(req.headers(&headers))
                 .await
                 .expect_bad_request(expected.clone())

@@ -314,9 +314,14 @@ async fn precedence(kit: &Kit) -> Checked {
     expect_reason(kit, "email", Some(json!("a".repeat(255))), "tooLong")
         .await
         .ctx("255 characters without an @ are too long before they are malformed")?;
-    expect_reason(kit, "lastName", Some(json!(vec!["x".repeat(101)])), "wrongFormat")
-        .await
-        .ctx("a list is the wrong type before anything about its length")?;
+    expect_reason(
+        kit,
+        "lastName",
+        Some(json!(vec!["x".repeat(101)])),
+        "wrongFormat",
+    )
+    .await
+    .ctx("a list is the wrong type before anything about its length")?;
     // Trimming comes before the length: 100 characters inside whitespace are fine.
     let headers = kit.primary()?;
     let name = "n".repeat(100);
@@ -442,11 +447,7 @@ async fn unknown_location(kit: &Kit) -> Checked {
         .expect_not_found("locationId")
 }
 
-async fn period(
-    kit: &Kit,
-    from: i64,
-    until: i64,
-) -> Result<crate::client::Exchange, Verdict> {
+async fn period(kit: &Kit, from: i64, until: i64) -> Result<crate::client::Exchange, Verdict> {
     let headers = kit.primary()?;
     let body = kit.pass_body(&kit.location()?, &kit.email(), from, until);
     Ok(kit.create(&headers, &body).await)
@@ -532,11 +533,7 @@ async fn from_in_past(kit: &Kit) -> Checked {
 }
 
 /// Creates the first pass of a duplicate probe: `[t, t + 7 days)`.
-async fn first_pass(
-    kit: &Kit,
-    email: &str,
-    t: i64,
-) -> Result<crate::kit::Pass, Verdict> {
+async fn first_pass(kit: &Kit, email: &str, t: i64) -> Result<crate::kit::Pass, Verdict> {
     let headers = kit.primary()?;
     let body = kit.pass_body(&kit.location()?, email, t, t + 7 * DAY);
     kit.create_pass(&headers, &body)

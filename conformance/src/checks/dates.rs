@@ -233,10 +233,7 @@ mod tests {
     #[test]
     fn every_wrong_form_is_wrong_for_our_own_parser() {
         for form in wrong_forms(1_798_790_400) {
-            assert!(
-                crate::kit::parse_strict(&form).is_none(),
-                "{form:?}"
-            );
+            assert!(crate::kit::parse_strict(&form).is_none(), "{form:?}");
         }
     }
 }

@@ -101,7 +101,9 @@ pub fn prometheus_problems(text: &str) -> Vec<String> {
         // A timestamp may follow the value; then the value is the word before it.
         let value_ok = value.parse::<f64>().is_ok()
             || ["+Inf", "-Inf", "NaN"].contains(&value)
-            || series.rsplit_once(' ').is_some_and(|(_, v)| v.parse::<f64>().is_ok());
+            || series
+                .rsplit_once(' ')
+                .is_some_and(|(_, v)| v.parse::<f64>().is_ok());
         if !value_ok {
             problems.push(format!("not a sample value: {line:?}"));
             break;
@@ -110,7 +112,9 @@ pub fn prometheus_problems(text: &str) -> Vec<String> {
             by_status |= labels.split(',').any(|pair| {
                 pair.split_once('=').is_some_and(|(_, v)| {
                     let v = v.trim().trim_end_matches('}').trim_matches('"');
-                    v.len() == 3 && v.bytes().all(|b| b.is_ascii_digit()) && v.starts_with(['1', '2', '3', '4', '5'])
+                    v.len() == 3
+                        && v.bytes().all(|b| b.is_ascii_digit())
+                        && v.starts_with(['1', '2', '3', '4', '5'])
                 })
             });
         }
