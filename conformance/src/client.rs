@@ -127,11 +127,6 @@ impl Request {
         self.keep_429 = true;
         self
     }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers = self.headers.with(name, value);
-        self
-    }
 }
 
 /// A request as the report shows it: secret values redacted, long values cut.

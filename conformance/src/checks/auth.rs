@@ -105,6 +105,12 @@ pub async fn run(kit: &Kit) {
     )
     .await;
     kit.check(
+        "auth.demo-principals-refused-outside-demo",
+        "The published demo credentials (guestpass serve --demo) are answered 401 like unknown IDs by a server not in demo mode",
+        demo_refused(kit),
+    )
+    .await;
+    kit.check(
         "auth.scope-foreign-location-is-404",
         "A location outside the caller's scope is answered like one that does not exist: 404 entityNotFound locationId",
         foreign_location(kit),
@@ -647,6 +653,31 @@ async fn x_user_id(kit: &Kit) -> Checked {
         .expect_object(201, "the created pass")
         .ctx("create with X-User-ID of 256 characters")?;
     Ok(())
+}
+
+async fn demo_refused(kit: &Kit) -> Checked {
+    if kit.args.demo {
+        return Err(Verdict::not_applicable(
+            "--demo: the server under test is in demo mode, where the demo principals authenticate",
+        ));
+    }
+    use crate::demo;
+    let mut headers = Headers::none();
+    for level in kit.configured() {
+        let (id, secret) = match level {
+            Level::Client => (demo::CLIENT_ID, demo::CLIENT_SECRET),
+            Level::Chain => (demo::CHAIN_ID, demo::CHAIN_SECRET),
+            Level::Location => (demo::LOCATION_ID, demo::LOCATION_SECRET),
+        };
+        headers = headers
+            .with(level.id_header(), id)
+            .with(level.secret_header(), secret);
+    }
+    let first = kit.configured()[0];
+    kit.search(&headers, &[])
+        .await
+        .expect_unauthorized(first.name(), first.id_header())
+        .ctx("every configured level with the demo credentials")
 }
 
 fn search_is_empty(body: &Value) -> bool {

@@ -75,6 +75,12 @@ pub async fn run(kit: &Kit) {
     )
     .await;
     kit.check(
+        "search.offset-capped-at-10000",
+        "offset 10000 is the deepest page (200); offset 10001 → 400 {\"offset\": \"outOfRange\"}",
+        offset_cap(kit),
+    )
+    .await;
+    kit.check(
         "search.order-and-paging",
         "Newest createdAt first (ties by guestPassId); limit and offset page through total",
         order_and_paging(kit),
@@ -388,6 +394,26 @@ async fn limit_offset(kit: &Kit) -> Checked {
                 problems.join("; ")
             ))
         })?;
+    }
+    Ok(())
+}
+
+async fn offset_cap(kit: &Kit) -> Checked {
+    let headers = kit.primary()?;
+    let ex = kit
+        .search(&headers, &[("offset", "10000"), ("limit", "1")])
+        .await;
+    let body = ex
+        .expect_object(200, "the search result")
+        .ctx("offset=10000")?;
+    ensure(body.get("offset") == Some(&json!(10000)), || {
+        ex.fail("HTTP 200 with offset 10000")
+    })?;
+    for offset in ["10001", "20000"] {
+        kit.search(&headers, &[("offset", offset)])
+            .await
+            .expect_bad_request(json!({"offset": "outOfRange"}))
+            .ctx(format!("offset={offset}"))?;
     }
     Ok(())
 }

@@ -27,6 +27,18 @@ pub async fn run(kit: &Kit) {
     )
     .await;
     kit.check(
+        "service.livez",
+        "GET /livez (no authentication) → 200 {\"status\": \"UP\"}; another method → 405 with Allow: GET",
+        livez(kit),
+    )
+    .await;
+    kit.check(
+        "service.readyz",
+        "GET /readyz (no authentication) → the same answer as /health; another method → 405 with Allow: GET",
+        readyz(kit),
+    )
+    .await;
+    kit.check(
         "service.wrong-method-is-405",
         "/health, /metrics and /openapi.yaml with another method → 405 methodNotAllowed, Allow: GET",
         wrong_methods(kit, &["/health", "/metrics", "/openapi.yaml"]),
@@ -51,6 +63,28 @@ async fn health(kit: &Kit) -> Checked {
         body.get("status") == Some(&json!("UP")) && body.get("database") == Some(&json!("UP")),
         || ex.fail("HTTP 200 {\"status\": \"UP\", \"database\": \"UP\"}"),
     )
+}
+
+async fn livez(kit: &Kit) -> Checked {
+    let ex = kit.send(Request::get("/livez").at_root()).await;
+    let body = ex.expect_object(200, "{\"status\": \"UP\"}")?;
+    ensure(body.get("status") == Some(&json!("UP")), || {
+        ex.fail("HTTP 200 {\"status\": \"UP\"}")
+    })?;
+    wrong_methods(kit, &["/livez"]).await
+}
+
+async fn readyz(kit: &Kit) -> Checked {
+    let health = kit.send(Request::get("/health").at_root()).await;
+    let ready = kit.send(Request::get("/readyz").at_root()).await;
+    let (Ok(h), Ok(r)) = (&health.response, &ready.response) else {
+        return Err(ready.fail("answers from /health and /readyz"));
+    };
+    ensure(
+        r.status == h.status && r.json.is_some() && r.json == h.json,
+        || ready.fail(format!("the answer of /health: {}", h.summary())),
+    )?;
+    wrong_methods(kit, &["/readyz"]).await
 }
 
 async fn openapi(kit: &Kit) -> Checked {
