@@ -133,6 +133,7 @@ admin "$CLIENT_SECRET" add-client --id "$CLIENT"
 # Starts `guestpass serve ARGS…` on a free port; sets SERVER_PID and BASE_URL.
 start_server() {
     SERVER_LOG="$WORK/server-$(date +%s%N).log"
+    : >"$SERVER_LOG"
     RUST_LOG=info "$BIN" serve --bind 127.0.0.1:0 "$@" >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     BASE_URL=""
