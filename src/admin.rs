@@ -19,6 +19,14 @@ pub const DEMO_LOCATION_ID: &str = "demo-gym";
 pub const DEMO_LOCATION_SECRET: &str = "demo-location-secret-not-for-production";
 pub const DEMO_CLIENT_ID: &str = "demo-client";
 pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret-not-for-production";
+/// A second location of the demo chain, and a second chain with one location:
+/// what a conformance run needs for scope and wrongLocation (`guestpass-conformance --demo`).
+pub const DEMO_SECOND_LOCATION_ID: &str = "demo-gym-2";
+pub const DEMO_SECOND_LOCATION_SECRET: &str = "demo-location-2-secret-not-for-production";
+pub const DEMO_OTHER_CHAIN_ID: &str = "demo-chain-2";
+pub const DEMO_OTHER_CHAIN_SECRET: &str = "demo-chain-2-secret-not-for-production";
+pub const DEMO_OTHER_CHAIN_LOCATION_ID: &str = "demo-chain-2-gym";
+pub const DEMO_OTHER_CHAIN_LOCATION_SECRET: &str = "demo-location-3-secret-not-for-production";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -124,7 +132,7 @@ pub async fn rotate_secret(
     }
 }
 
-/// Creates the demo chain, location and client unless they exist.
+/// Creates the demo chains, locations and client unless they exist.
 pub async fn ensure_demo(store: &Store) -> Result<(), AdminError> {
     let demo = [
         (PrincipalKind::Chain, DEMO_CHAIN_ID, None, DEMO_CHAIN_SECRET),
@@ -133,6 +141,24 @@ pub async fn ensure_demo(store: &Store) -> Result<(), AdminError> {
             DEMO_LOCATION_ID,
             Some(DEMO_CHAIN_ID),
             DEMO_LOCATION_SECRET,
+        ),
+        (
+            PrincipalKind::Location,
+            DEMO_SECOND_LOCATION_ID,
+            Some(DEMO_CHAIN_ID),
+            DEMO_SECOND_LOCATION_SECRET,
+        ),
+        (
+            PrincipalKind::Chain,
+            DEMO_OTHER_CHAIN_ID,
+            None,
+            DEMO_OTHER_CHAIN_SECRET,
+        ),
+        (
+            PrincipalKind::Location,
+            DEMO_OTHER_CHAIN_LOCATION_ID,
+            Some(DEMO_OTHER_CHAIN_ID),
+            DEMO_OTHER_CHAIN_LOCATION_SECRET,
         ),
         (
             PrincipalKind::Client,

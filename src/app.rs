@@ -19,6 +19,8 @@ pub enum StartError {
     Store(#[from] OpenError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("{0}")]
+    Tls(String),
 }
 
 pub struct Application {
@@ -44,6 +46,10 @@ impl Application {
             .port();
         let state = web::Data::from(Arc::new(AppState::new(&config, store.clone())));
         let desk = crate::desk::DeskSettings::from_config(&config);
+        let tls = match &config.tls {
+            Some(files) => Some(files.server_config().map_err(StartError::Tls)?),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -59,8 +65,11 @@ impl Application {
         })
         .workers(config.workers.max(1))
         .disable_signals()
-        .shutdown_timeout(config.shutdown_timeout.as_secs())
-        .listen(listener)
+        .shutdown_timeout(config.shutdown_timeout.as_secs());
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?
         .run();
         Ok(Self {

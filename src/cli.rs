@@ -33,8 +33,9 @@ pub enum Command {
     Admin(AdminArgs),
     /// Delete passes (and their check-ins) that ended more than DAYS days ago.
     Prune(PruneArgs),
-    /// Check any Guest Pass API implementation against the blueprint, over HTTP.
-    Conformance(crate::conformance::ConformanceArgs),
+    /// Check any Guest Pass API implementation against the blueprint, over
+    /// HTTP or HTTPS (the same kit as the `guestpass-conformance` binary).
+    Conformance(guestpass_conformance::ConformanceArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -103,6 +104,22 @@ pub struct ServeArgs {
     /// Serve the front desk web app at /desk/ (on with --demo too).
     #[arg(long, env = "GUESTPASS_DESK")]
     pub desk: bool,
+    /// Serve HTTPS: the certificate chain, PEM (leaf first). Needs --tls-key.
+    #[arg(
+        long,
+        env = "GUESTPASS_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Serve HTTPS: the certificate's private key, PEM. Needs --tls-cert.
+    #[arg(
+        long,
+        env = "GUESTPASS_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -125,6 +142,12 @@ impl ServeArgs {
         config.rate_burst = self.rate_burst;
         // A demo is for people to try, and the desk is where they try it.
         config.desk = self.desk || self.demo;
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
         config
     }
 }

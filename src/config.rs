@@ -50,6 +50,8 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Serve the front desk web app at `/desk/`.
     pub desk: bool,
+    /// Serve HTTPS with these PEM files instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Config {
             rate_burst: defaults::RATE_BURST,
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
             desk: false,
+            tls: None,
         }
     }
 }

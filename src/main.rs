@@ -20,7 +20,14 @@ async fn main() -> ExitCode {
         "warn"
     };
     guestpass::logging::init(default_level);
-    let result = run(cli.command).await;
+    let command = match cli.command {
+        // The kit's own exit status: 0 passed, 1 a check failed, 2 usage or connection.
+        Command::Conformance(args) => {
+            return guestpass_conformance::run_cli(args, "guestpass conformance").await
+        }
+        command => command,
+    };
+    let result = run(command).await;
     guestpass::logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,11 +50,7 @@ async fn run(command: Command) -> Result<(), String> {
             println!("{secret}");
             Ok(())
         }
-        Command::Conformance(args) => match guestpass::conformance::run(args).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("conformance checks failed".into()),
-            Err(e) => Err(e),
-        },
+        Command::Conformance(_) => Err("the conformance kit runs from main".into()),
         Command::Prune(args) => {
             let store = open_store(&args.database.database_url)?;
             let n = admin::prune(&store, args.expired_before, args.dry_run, args.batch_size)
@@ -129,7 +132,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(("0.0.0.0" | "[::]", _)) | None => "127.0.0.1".to_owned(),
         Some((host, _)) => host.to_owned(),
     };
-    let base_url = format!("http://{host}:{}{}", application.port(), config.base_path);
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base_url = format!(
+        "{scheme}://{host}:{}{}",
+        application.port(),
+        config.base_path
+    );
     if args.demo {
         admin::ensure_demo(application.store())
             .await

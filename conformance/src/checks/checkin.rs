@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::client::Request;
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{is_strict, is_uuid, Kit, Pass};
+use crate::client::Request;
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{is_strict, is_uuid, Kit, Pass};
 
 pub async fn run(kit: &Kit) {
     kit.check(
@@ -54,6 +54,18 @@ pub async fn run(kit: &Kit) {
         "checkin.wrong-location-is-422",
         "An active pass at another location of the scope → 422 checkinFailed, reason wrongLocation",
         wrong_location(kit),
+    )
+    .await;
+}
+
+pub async fn run_started(kit: &Kit) {
+    kit.check(
+        "checkin.from-the-instant-of-validFrom-is-201",
+        "A pass whose validFrom has just come checks in (201); validFrom is inclusive",
+        async {
+            let pass = kit.started().await?;
+            checked_in(kit, &pass).await.map(|_| ())
+        },
     )
     .await;
 }
@@ -187,7 +199,7 @@ async fn cancelled(kit: &Kit) -> Checked {
 
 async fn wrong_location(kit: &Kit) -> Checked {
     if kit.levels.location {
-        return Err(Verdict::skip(
+        return Err(Verdict::not_applicable(
             "with location level another location is outside the caller's scope (404), so wrongLocation cannot arise",
         ));
     }

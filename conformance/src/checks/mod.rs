@@ -9,6 +9,9 @@ mod create;
 mod dates;
 mod envelopes;
 mod get;
+mod headers;
+mod idempotency;
+mod limits;
 mod list_checkins;
 mod pass;
 mod search;
@@ -17,18 +20,20 @@ mod sweep;
 
 use std::time::Instant;
 
-use super::kit::Kit;
+use crate::kit::Kit;
 
-/// The checks that need the pass that expires during the run.
-const EXPIRY_CHECKS: [&str; 3] = [
+/// The checks that need the passes whose validFrom or validUntil comes during the run.
+const BOUNDARY_CHECKS: [&str; 5] = [
     "pass.status-expired",
     "search.by-status-expired",
     "checkin.expired-is-422",
+    "pass.active-from-the-instant-of-validFrom",
+    "checkin.from-the-instant-of-validFrom-is-201",
 ];
 
 pub async fn run_all(kit: &Kit) {
-    if EXPIRY_CHECKS.iter().any(|id| kit.selected(id)) {
-        kit.start_expiring().await;
+    if BOUNDARY_CHECKS.iter().any(|id| kit.selected(id)) {
+        kit.start_boundaries().await;
     }
     auth::run(kit).await;
     dates::run(kit).await;
@@ -41,6 +46,9 @@ pub async fn run_all(kit: &Kit) {
     checkin::run(kit).await;
     list_checkins::run(kit).await;
     service::run(kit).await;
+    limits::run(kit).await;
+    idempotency::run(kit).await;
+    headers::run(kit).await;
     expiry(kit).await;
 
     // The kit cleans up whatever `--only` selected: every pass it saw created.
@@ -57,8 +65,10 @@ pub async fn run_all(kit: &Kit) {
     sweep::run(kit).await;
 }
 
-/// Last, so the pass has expired by the time they run.
+/// Last, so the instants have passed by the time they run.
 async fn expiry(kit: &Kit) {
+    pass::run_started(kit).await;
+    checkin::run_started(kit).await;
     pass::run_expired(kit).await;
     search::run_expired(kit).await;
     checkin::run_expired(kit).await;

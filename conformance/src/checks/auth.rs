@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::client::{Headers, Request};
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{now, Kit, Level, Who, DAY};
+use crate::client::{Headers, Request};
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{now, Kit, Level, Who, DAY};
 
 pub async fn run(kit: &Kit) {
     kit.check(
@@ -15,21 +15,9 @@ pub async fn run(kit: &Kit) {
     )
     .await;
     kit.check(
-        "auth.missing-client-headers",
-        "Client level: X-Client-Secret absent → 400 {\"X-Client-Secret\": \"missing\"}",
-        missing_level(kit, Level::Client),
-    )
-    .await;
-    kit.check(
-        "auth.missing-chain-headers",
-        "Chain level: X-Chain-ID and X-Chain-Secret absent → 400 naming both as missing",
-        missing_level(kit, Level::Chain),
-    )
-    .await;
-    kit.check(
-        "auth.missing-location-headers",
-        "Location level: X-Location-ID and X-Location-Secret absent → 400 naming both as missing",
-        missing_level(kit, Level::Location),
+        "auth.missing-level-headers",
+        "Each configured level's headers absent (the others valid) → 400 naming exactly that level's required headers as missing",
+        missing_levels(kit),
     )
     .await;
     kit.check(
@@ -60,6 +48,12 @@ pub async fn run(kit: &Kit) {
         "auth.over-long-value-is-401",
         "A header value over 1024 characters → 401 unauthorizedAccess at its level, naming that header",
         over_long(kit),
+    )
+    .await;
+    kit.check(
+        "auth.value-of-1024-is-an-ordinary-unknown-value",
+        "A header value of exactly 1024 characters is looked up like any other: 401 at its level naming that header (never 400, 431 or 5xx)",
+        at_1024(kit),
     )
     .await;
     kit.check(
@@ -108,6 +102,12 @@ pub async fn run(kit: &Kit) {
         "auth.x-user-id-up-to-256",
         "X-User-ID is optional, up to 256 characters; longer → 400 {\"X-User-ID\": \"tooLong\"}",
         x_user_id(kit),
+    )
+    .await;
+    kit.check(
+        "auth.demo-principals-refused-outside-demo",
+        "The published demo credentials (guestpass serve --demo) are answered 401 like unknown IDs by a server not in demo mode",
+        demo_refused(kit),
     )
     .await;
     kit.check(
@@ -164,11 +164,13 @@ impl Partial {
     }
 }
 
+/// Present but unknown headers for every configured level; the IDs are
+/// random, so no real principal's failure count grows.
 fn placeholders(kit: &Kit) -> Headers {
     let mut headers = Headers::none();
     for level in kit.configured() {
         if level != Level::Client {
-            headers = headers.with(level.id_header(), "conformance-placeholder-id");
+            headers = headers.with(level.id_header(), &kit.unknown_id());
         }
         headers = headers.with(level.secret_header(), "conformance-placeholder-secret");
     }
@@ -238,27 +240,31 @@ async fn missing_everywhere(kit: &Kit) -> Checked {
 }
 
 fn not_configured(level: Level) -> Verdict {
-    Verdict::skip(format!(
+    Verdict::not_applicable(format!(
         "{} level is not configured (--levels)",
         level.name()
     ))
 }
 
-async fn missing_level(kit: &Kit, level: Level) -> Checked {
-    if !kit.is_configured(level) {
-        return Err(not_configured(level));
-    }
-    let others = kit.primary().unwrap_or_else(|_| placeholders(kit));
-    let headers = others
-        .without(level.id_header())
-        .without(level.secret_header());
-    let expected = Kit::missing(level.required_headers());
-    for req in every_operation(kit).into_iter().take(2) {
-        let label = format!("{} {}", req.method, req.target);
-        kit.send(req.headers(&headers))
-            .await
-            .expect_bad_request(expected.clone())
-            .ctx(label)?;
+async fn missing_levels(kit: &Kit) -> Checked {
+    for level in kit.configured() {
+        let others = kit.primary().unwrap_or_else(|_| placeholders(kit));
+        let headers = others
+            .without(level.id_header())
+            .without(level.secret_header());
+        let expected = Kit::missing(level.required_headers());
+        for req in every_operation(kit).into_iter().take(2) {
+            let label = format!(
+                "{} level absent: {} {}",
+                level.name(),
+                req.method,
+                req.target
+            );
+            kit.send(req.headers(&headers))
+                .await
+                .expect_bad_request(expected.clone())
+                .ctx(label)?;
+        }
     }
     Ok(())
 }
@@ -337,13 +343,34 @@ async fn over_long(kit: &Kit) -> Checked {
     partial.finish()
 }
 
+async fn at_1024(kit: &Kit) -> Checked {
+    let mut partial = Partial::default();
+    for level in kit.configured() {
+        // Random, so that no real ID's failure count grows.
+        let id = format!("{}-{}", kit.unknown_id(), "x".repeat(1024))
+            .chars()
+            .take(1024)
+            .collect::<String>();
+        if let Some(headers) = partial.take(kit.probe_headers(level, Some(&id), None))? {
+            kit.search(&headers, &[])
+                .await
+                .expect_unauthorized(level.name(), level.id_header())
+                .ctx(format!("{} of 1024 characters", level.id_header()))?;
+        }
+        let secret = "s".repeat(1024);
+        if let Some(headers) = partial.take(kit.probe_headers(level, None, Some(&secret)))? {
+            kit.search(&headers, &[])
+                .await
+                .expect_unauthorized(level.name(), level.secret_header())
+                .ctx(format!("{} of 1024 characters", level.secret_header()))?;
+        }
+    }
+    partial.finish()
+}
+
+/// With one level this still holds: every header wrong → that level, naming its ID header.
 async fn first_failing_level(kit: &Kit) -> Checked {
     let levels = kit.configured();
-    if levels.len() < 2 {
-        return Err(Verdict::skip(
-            "needs at least two configured levels (--levels)",
-        ));
-    }
     let wrong = all_wrong(kit);
     let mut partial = Partial::default();
     for (i, level) in levels.iter().enumerate() {
@@ -383,8 +410,8 @@ async fn first_failing_level(kit: &Kit) -> Checked {
 
 async fn location_outside_chain(kit: &Kit) -> Checked {
     if !(kit.levels.chain && kit.levels.location) {
-        return Err(Verdict::skip(
-            "needs both chain and location level configured",
+        return Err(Verdict::not_applicable(
+            "the rule needs both chain and location level configured",
         ));
     }
     let (Some(id), Some(secret)) = (
@@ -557,7 +584,7 @@ async fn unconfigured_ignored(kit: &Kit) -> Checked {
         .filter(|l| !kit.is_configured(*l))
         .collect();
     if unconfigured.is_empty() {
-        return Err(Verdict::skip("every level is configured"));
+        return Err(Verdict::not_applicable("every level is configured"));
     }
     let mut headers = kit.primary()?;
     for level in &unconfigured {
@@ -628,6 +655,31 @@ async fn x_user_id(kit: &Kit) -> Checked {
     Ok(())
 }
 
+async fn demo_refused(kit: &Kit) -> Checked {
+    if kit.args.demo {
+        return Err(Verdict::not_applicable(
+            "--demo: the server under test is in demo mode, where the demo principals authenticate",
+        ));
+    }
+    use crate::demo;
+    let mut headers = Headers::none();
+    for level in kit.configured() {
+        let (id, secret) = match level {
+            Level::Client => (demo::CLIENT_ID, demo::CLIENT_SECRET),
+            Level::Chain => (demo::CHAIN_ID, demo::CHAIN_SECRET),
+            Level::Location => (demo::LOCATION_ID, demo::LOCATION_SECRET),
+        };
+        headers = headers
+            .with(level.id_header(), id)
+            .with(level.secret_header(), secret);
+    }
+    let first = kit.configured()[0];
+    kit.search(&headers, &[])
+        .await
+        .expect_unauthorized(first.name(), first.id_header())
+        .ctx("every configured level with the demo credentials")
+}
+
 fn search_is_empty(body: &Value) -> bool {
     body.get("total") == Some(&json!(0))
         && body
@@ -648,13 +700,15 @@ async fn foreign_location(kit: &Kit) -> Checked {
         );
     }
     if foreign.is_empty() {
-        return Err(Verdict::skip(if kit.other_chain_in_scope() {
-            "client level alone grants the whole deployment: no location is outside the scope"
+        return Err(if kit.other_chain_in_scope() {
+            Verdict::not_applicable(
+                "client level alone grants the whole deployment: no location is outside the scope",
+            )
         } else if kit.levels.location {
-            "needs --second-location-id or --other-chain-location-id"
+            Verdict::skip("needs --second-location-id or --other-chain-location-id")
         } else {
-            "needs --other-chain-location-id"
-        }));
+            Verdict::skip("needs --other-chain-location-id")
+        });
     }
     let headers = kit.primary()?;
     let own = kit.upcoming().await?;
@@ -692,7 +746,7 @@ async fn foreign_pass(kit: &Kit) -> Checked {
         owners.push(("the other chain", Who::OtherChain, kit.other_location()));
     }
     if owners.is_empty() {
-        return Err(Verdict::skip(
+        return Err(Verdict::not_applicable(
             "client level alone grants the whole deployment: no pass is outside the scope",
         ));
     }
@@ -757,7 +811,7 @@ async fn foreign_pass(kit: &Kit) -> Checked {
 
 async fn covers_own_locations(kit: &Kit) -> Checked {
     if kit.levels.location {
-        return Err(Verdict::skip(
+        return Err(Verdict::not_applicable(
             "with location level a caller's scope is its one location",
         ));
     }

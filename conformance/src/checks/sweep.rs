@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::conformance::client::Exchange;
-use crate::conformance::expect::{Checked, Verdict};
-use crate::conformance::kit::{is_checkin_code, is_strict, Kit};
+use crate::client::Exchange;
+use crate::expect::{Checked, Verdict};
+use crate::kit::{is_checkin_code, is_strict, Kit};
 
 const DATE_KEYS: [&str; 5] = [
     "validFrom",
@@ -49,8 +49,20 @@ pub async fn run(kit: &Kit) {
     .await;
     kit.check(
         "envelopes.only-listed-422s",
-        "422 only with the pairs the operation lists: create guestPassAlreadyCreated, check-in checkinFailed/<4 reasons>",
+        "422 only with the pairs the operation lists: create guestPassAlreadyCreated, check-in checkinFailed/<4 reasons>, both idempotencyKeyReused",
         sweep(kit, unlisted_422),
+    )
+    .await;
+    kit.check(
+        "envelopes.rate-limited-429",
+        "A 429 is rateLimitsExceeded with Retry-After in whole seconds (every 429 the run met, e.g. from the failed-authentication throttle)",
+        any_429(kit),
+    )
+    .await;
+    kit.check(
+        "headers.no-store-on-every-response",
+        "Every response under the base path during the run carried Cache-Control: no-store",
+        base_path_sweep(kit),
     )
     .await;
     kit.check(
@@ -69,6 +81,10 @@ pub async fn run(kit: &Kit) {
 
 /// Checks `rule` on every answered exchange; reports the first offender.
 async fn sweep(kit: &Kit, rule: fn(&Exchange) -> Option<String>) -> Checked {
+    sweep_where(kit, rule).await
+}
+
+async fn sweep_where(kit: &Kit, rule: impl Fn(&Exchange) -> Option<String>) -> Checked {
     let log = kit.http.log();
     let answered: Vec<&Exchange> = log.iter().filter(|e| e.response.is_ok()).collect();
     if answered.is_empty() {
@@ -200,15 +216,58 @@ fn unlisted_422(ex: &Exchange) -> Option<String> {
     let (cause, reason) = (field("cause"), field("reason"));
     let path = ex.request.path.split('?').next().unwrap_or_default();
     let listed = match ex.request.method.as_str() {
+        // idempotencyKeyReused: §8, where the server offers Idempotency-Key.
         "POST" if path.ends_with("/guest-passes") => {
-            cause == "guestPassAlreadyCreated" && reason == "guestPassAlreadyCreated"
+            (cause == "guestPassAlreadyCreated" && reason == "guestPassAlreadyCreated")
+                || (cause == "idempotencyKeyReused" && reason == "idempotencyKeyReused")
         }
         "POST" if path.ends_with("/checkins") => {
-            cause == "checkinFailed" && CHECKIN_REASONS.contains(&reason)
+            (cause == "checkinFailed" && CHECKIN_REASONS.contains(&reason))
+                || (cause == "idempotencyKeyReused" && reason == "idempotencyKeyReused")
         }
         _ => false,
     };
     (!listed).then(|| format!("no 422 but the operation's listed pairs; got {cause}/{reason}"))
+}
+
+async fn base_path_sweep(kit: &Kit) -> Checked {
+    let base = kit.http.base_path().to_owned();
+    let under = move |ex: &Exchange| {
+        let path = ex.request.path.split('?').next().unwrap_or_default();
+        path == base || path.starts_with(&format!("{base}/"))
+    };
+    if !kit
+        .http
+        .log()
+        .iter()
+        .any(|e| e.response.is_ok() && under(e))
+    {
+        return Err(Verdict::skip("no response under the base path to look at"));
+    }
+    let base = kit.http.base_path().to_owned();
+    sweep_where(kit, move |ex| {
+        let path = ex.request.path.split('?').next().unwrap_or_default();
+        let inside = path == base || path.starts_with(&format!("{base}/"));
+        inside
+            .then(|| super::headers::missing_no_store(ex))
+            .flatten()
+    })
+    .await
+}
+
+async fn any_429(kit: &Kit) -> Checked {
+    let seen = kit.http.log().iter().any(|e| e.status() == Some(429));
+    if !seen {
+        return Err(Verdict::skip(
+            "the run met no 429 (the kit does not flood a server to trip its rate limit); the envelope of any 429 is checked when one comes",
+        ));
+    }
+    sweep(kit, |ex| {
+        (ex.status() == Some(429))
+            .then(|| not_an_envelope(ex))
+            .flatten()
+    })
+    .await
 }
 
 async fn codes(kit: &Kit) -> Checked {

@@ -6,13 +6,17 @@ use std::fmt::Display;
 
 use serde_json::{json, Map, Value};
 
-use super::client::{Exchange, Response};
-use super::report::Failure;
+use crate::client::{Exchange, Response};
+use crate::report::Failure;
 
 #[derive(Debug, Clone)]
 pub enum Verdict {
     Fail(Box<Failure>),
+    /// Could not be arranged (credentials not given, a state HTTP cannot cause).
     Skip(String),
+    /// The rule does not apply to the configured levels (e.g. a location-level
+    /// rule on a chain-level deployment).
+    NotApplicable(String),
 }
 
 pub type Checked = Result<(), Verdict>;
@@ -20,6 +24,10 @@ pub type Checked = Result<(), Verdict>;
 impl Verdict {
     pub fn skip(reason: impl Into<String>) -> Self {
         Self::Skip(reason.into())
+    }
+
+    pub fn not_applicable(reason: impl Into<String>) -> Self {
+        Self::NotApplicable(reason.into())
     }
 
     /// A failure not tied to one exchange (e.g. a sweep over many).
@@ -38,7 +46,7 @@ impl Verdict {
                 f.expected = format!("{label}: {}", f.expected);
                 Self::Fail(f)
             }
-            skip => skip,
+            other => other,
         }
     }
 }

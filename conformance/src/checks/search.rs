@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::conformance::client::Exchange;
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{minute, now, parse_strict, ts, Kit, DAY};
+use crate::client::Exchange;
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{minute, now, parse_strict, ts, Kit, DAY};
 
 pub async fn run(kit: &Kit) {
     kit.check(
@@ -75,6 +75,12 @@ pub async fn run(kit: &Kit) {
     )
     .await;
     kit.check(
+        "search.offset-capped-at-10000",
+        "offset 10000 is the deepest page (200); offset 10001 → 400 {\"offset\": \"outOfRange\"}",
+        offset_cap(kit),
+    )
+    .await;
+    kit.check(
         "search.order-and-paging",
         "Newest createdAt first (ties by guestPassId); limit and offset page through total",
         order_and_paging(kit),
@@ -110,7 +116,7 @@ pub async fn run_expired(kit: &Kit) {
 /// The ids of a 200 search result, with the exchange for reporting.
 async fn ids(
     kit: &Kit,
-    headers: &crate::conformance::client::Headers,
+    headers: &crate::client::Headers,
     query: &[(&str, &str)],
 ) -> Result<(Vec<String>, Exchange), Verdict> {
     let ex = kit.search(headers, query).await;
@@ -388,6 +394,26 @@ async fn limit_offset(kit: &Kit) -> Checked {
                 problems.join("; ")
             ))
         })?;
+    }
+    Ok(())
+}
+
+async fn offset_cap(kit: &Kit) -> Checked {
+    let headers = kit.primary()?;
+    let ex = kit
+        .search(&headers, &[("offset", "10000"), ("limit", "1")])
+        .await;
+    let body = ex
+        .expect_object(200, "the search result")
+        .ctx("offset=10000")?;
+    ensure(body.get("offset") == Some(&json!(10000)), || {
+        ex.fail("HTTP 200 with offset 10000")
+    })?;
+    for offset in ["10001", "20000"] {
+        kit.search(&headers, &[("offset", offset)])
+            .await
+            .expect_bad_request(json!({"offset": "outOfRange"}))
+            .ctx(format!("offset={offset}"))?;
     }
     Ok(())
 }

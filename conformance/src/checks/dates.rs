@@ -4,8 +4,8 @@
 use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::conformance::expect::{ensure, Checked, Context};
-use crate::conformance::kit::{is_strict, minute, now, ts, Kit, DAY};
+use crate::expect::{ensure, Checked, Context};
+use crate::kit::{is_strict, minute, now, ts, Kit, DAY};
 
 pub async fn run(kit: &Kit) {
     kit.check(
@@ -214,7 +214,7 @@ async fn created_dates_strict(kit: &Kit) -> Checked {
     let pass = kit.upcoming().await?;
     let loose = loose_dates(&pass.created);
     ensure(loose.is_empty(), || {
-        crate::conformance::expect::Verdict::fail(
+        crate::expect::Verdict::fail(
             "validFrom, validUntil and createdAt of the created pass in the strict form",
             format!("{} (in {})", loose.join(", "), pass.created),
         )
@@ -233,10 +233,7 @@ mod tests {
     #[test]
     fn every_wrong_form_is_wrong_for_our_own_parser() {
         for form in wrong_forms(1_798_790_400) {
-            assert!(
-                crate::conformance::kit::parse_strict(&form).is_none(),
-                "{form:?}"
-            );
+            assert!(crate::kit::parse_strict(&form).is_none(), "{form:?}");
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::expect::{ensure, Checked, Context};
-use crate::conformance::kit::Kit;
+use crate::expect::{ensure, Checked, Context};
+use crate::kit::Kit;
 
 use super::get::{malformed_ids, short};
 

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{is_checkin_code, is_uuid, now, parse_strict, Kit};
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{is_checkin_code, is_uuid, now, parse_strict, Kit};
 
 /// How far the server's clock may be from the kit's for createdAt/cancelledAt.
 const CLOCK_SLACK: i64 = 15 * 60;
@@ -37,6 +37,28 @@ pub async fn run(kit: &Kit) {
         "pass.status-cancelled",
         "A cancelled pass shows status CANCELLED and cancelledAt, the rest unchanged",
         cancelled(kit),
+    )
+    .await;
+}
+
+pub async fn run_started(kit: &Kit) {
+    kit.check(
+        "pass.active-from-the-instant-of-validFrom",
+        "A pass is UPCOMING before validFrom and ACTIVE from that instant on (a pass created to start a few seconds into the run)",
+        async {
+            let pass = kit.started().await?;
+            ensure(pass.created.get("status") == Some(&json!("UPCOMING")), || {
+                Verdict::fail(
+                    "status UPCOMING in the 201 of a pass starting in 4 seconds",
+                    pass.created.to_string(),
+                )
+            })?;
+            let ex = kit.get_pass(&pass.owner, &pass.id).await;
+            let body = ex.expect_json(200, "the pass")?;
+            ensure(body.get("status") == Some(&json!("ACTIVE")), || {
+                ex.fail(format!("HTTP 200 with status ACTIVE once {} has come", pass.valid_from))
+            })
+        },
     )
     .await;
 }

@@ -1,20 +1,27 @@
-//! The kit's HTTP client: awc with a deadline on every request, a log of every
-//! exchange for the final sweeps, and a record of each request for the report
-//! with secret header values redacted. After a few requests in a row got no
-//! answer, the rest fail at once, so a hung server costs seconds, not hours.
+//! The kit's HTTP client: awc (rustls for https) with a deadline on every
+//! request, pacing (`--max-rps`, the failed-authentication budget), 429s
+//! waited out and counted, a log of every exchange for the final sweeps, and
+//! a record of each request for the report with secret header values
+//! redacted. After a few requests in a row got no answer, the rest fail at
+//! once, so a hung server costs seconds, not hours.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web::Bytes;
 use awc::http::Method;
+use bytes::Bytes;
 use serde_json::Value;
+
+use crate::pace::{AuthBudget, Pacer};
+use crate::tls::{self, Target};
 
 /// After this many requests in a row without an answer the server counts as gone.
 const DEAD_AFTER: u32 = 3;
-/// A 429 is waited out (its `Retry-After`, at most this long) and retried.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
-const RETRIES_ON_429: u32 = 3;
+/// A 429 is waited out (its `Retry-After`, at most this long) and retried;
+/// a failed-authentication throttle may last a minute.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(65);
+const RETRIES_ON_429: u32 = 5;
 const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 
 /// The headers of a request, in order; names as the blueprint spells them.
@@ -59,6 +66,8 @@ pub struct Request {
     pub chunked: bool,
     /// Send header names as `X-Chain-Id` instead of awc's lower case.
     pub camel_case: bool,
+    /// Hand a 429 to the check instead of waiting it out and retrying.
+    pub keep_429: bool,
 }
 
 impl Request {
@@ -72,6 +81,7 @@ impl Request {
             body: None,
             chunked: false,
             camel_case: false,
+            keep_429: false,
         }
     }
 
@@ -110,6 +120,11 @@ impl Request {
 
     pub fn at_root(mut self) -> Self {
         self.at_root = true;
+        self
+    }
+
+    pub fn keep_429(mut self) -> Self {
+        self.keep_429 = true;
         self
     }
 }
@@ -256,19 +271,54 @@ pub struct Created {
     pub headers: Headers,
 }
 
+/// How the client treats the server: the deadline, TLS trust, pacing.
+pub struct Settings {
+    pub timeout: Duration,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub ca_given: bool,
+    pub max_rps: u32,
+    pub auth_failure_budget: u32,
+    /// The IDs given to the kit: their failed authentications are budgeted.
+    pub tracked_ids: Vec<String>,
+}
+
+/// What the politeness cost, for the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Politeness {
+    /// 429 answers waited out and retried.
+    pub retried_429: u32,
+    pub waited_429: Duration,
+    /// Pauses to stay within the failed-authentication budget.
+    pub budget_pauses: u32,
+    pub waited_budget: Duration,
+    /// Time spent waiting for `--max-rps`.
+    pub waited_rate: Duration,
+    pub requests: u32,
+}
+
 pub struct Http {
     client: awc::Client,
     base: String,
     root: String,
     timeout: Duration,
+    tls: Arc<rustls::ClientConfig>,
+    ca_given: bool,
+    pacer: Pacer,
+    budget: AuthBudget,
+    retried_429: Cell<u32>,
+    waited_429: Cell<Duration>,
+    requests: Cell<u32>,
     silent_in_a_row: Cell<u32>,
     log: RefCell<Vec<Exchange>>,
     created: RefCell<Vec<Created>>,
 }
 
 impl Http {
-    pub fn new(base_url: &str, root_url: &str, timeout: Duration) -> Self {
-        let connector = awc::Connector::new().timeout(timeout);
+    pub fn new(base_url: &str, root_url: &str, settings: Settings) -> Self {
+        let timeout = settings.timeout;
+        let connector = awc::Connector::new()
+            .timeout(timeout)
+            .rustls_0_23(settings.tls.clone());
         // awc's own deadline only backs up the kit's, which reports uniformly.
         let client = awc::Client::builder()
             .connector(connector)
@@ -280,9 +330,57 @@ impl Http {
             base: base_url.trim_end_matches('/').to_owned(),
             root: root_url.trim_end_matches('/').to_owned(),
             timeout,
+            tls: settings.tls,
+            ca_given: settings.ca_given,
+            pacer: Pacer::new(settings.max_rps),
+            budget: AuthBudget::new(settings.auth_failure_budget, settings.tracked_ids),
+            retried_429: Cell::new(0),
+            waited_429: Cell::new(Duration::ZERO),
+            requests: Cell::new(0),
             silent_in_a_row: Cell::new(0),
             log: RefCell::new(Vec::new()),
             created: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Reaches the base URL's and the root URL's host (completing the TLS
+    /// handshake for https) before any check runs.
+    pub async fn preflight(&self) -> Result<(), crate::Error> {
+        let mut seen = Vec::new();
+        for url in [&self.base, &self.root] {
+            let target = Target::parse(url).map_err(crate::Error::Usage)?;
+            if seen.contains(&target) {
+                continue;
+            }
+            // On a thread of its own: the handshake blocks, and the server may
+            // share this thread's runtime (as in tests).
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (config, timeout, ca_given, t) = (
+                self.tls.clone(),
+                self.timeout,
+                self.ca_given,
+                target.clone(),
+            );
+            std::thread::spawn(move || {
+                let _ = tx.send(tls::preflight(&t, &config, timeout, ca_given));
+            });
+            rx.await.map_err(|_| {
+                crate::Error::Connection("the connection check ended without an answer".into())
+            })??;
+            seen.push(target);
+        }
+        Ok(())
+    }
+
+    pub fn politeness(&self) -> Politeness {
+        let (budget_pauses, waited_budget) = self.budget.pauses();
+        Politeness {
+            retried_429: self.retried_429.get(),
+            waited_429: self.waited_429.get(),
+            budget_pauses,
+            waited_budget,
+            waited_rate: self.pacer.waited(),
+            requests: self.requests.get(),
         }
     }
 
@@ -326,6 +424,7 @@ impl Http {
 
     async fn exchange(&self, url: String, req: Request) -> Exchange {
         let record = RequestRecord::of(&req, url_path(&url).to_owned());
+        let presented = self.budget.presented(&req.headers.0);
         let mut retries = 0;
         loop {
             let response = if self.silent_in_a_row.get() >= DEAD_AFTER {
@@ -333,11 +432,26 @@ impl Http {
                     "not sent: the server left the last {DEAD_AFTER} requests unanswered"
                 ))
             } else {
+                let wait = self.budget.wait_for(&presented).max(self.pacer.reserve());
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                self.requests.set(self.requests.get() + 1);
                 match tokio::time::timeout(self.timeout, self.perform(&url, &req)).await {
                     Ok(result) => result,
                     Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),
                 }
             };
+            if let Ok(r) = &response {
+                if r.status == 401 {
+                    let level = r
+                        .json
+                        .as_ref()
+                        .and_then(|b| b.get("accessLevel"))
+                        .and_then(Value::as_str);
+                    self.budget.record_failure(&presented, level);
+                }
+            }
             match &response {
                 Ok(_) => self.silent_in_a_row.set(0),
                 Err(_) => self.silent_in_a_row.set(self.silent_in_a_row.get() + 1),
@@ -349,14 +463,16 @@ impl Http {
             self.log.borrow_mut().push(exchange.clone());
             self.note_created(&req, &exchange);
             if let Ok(r) = &exchange.response {
-                if r.status == 429 && retries < RETRIES_ON_429 {
+                if r.status == 429 && !req.keep_429 && retries < RETRIES_ON_429 {
                     retries += 1;
                     let wait = r
                         .header("retry-after")
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs)
                         .unwrap_or(Duration::from_secs(1))
-                        .min(MAX_RETRY_WAIT);
+                        .clamp(Duration::from_millis(100), MAX_RETRY_WAIT);
+                    self.retried_429.set(self.retried_429.get() + 1);
+                    self.waited_429.set(self.waited_429.get() + wait);
                     tokio::time::sleep(wait).await;
                     continue;
                 }

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::conformance::client::Request;
-use crate::conformance::expect::{ensure, Checked, Context, Verdict};
-use crate::conformance::kit::{join_all, minute, now, ts, Kit, DAY};
+use crate::client::Request;
+use crate::expect::{ensure, Checked, Context, Verdict};
+use crate::kit::{join_all, minute, now, ts, Kit, DAY};
 
 const TEXT_FIELDS: [&str; 4] = ["locationId", "firstName", "lastName", "email"];
 
@@ -38,6 +38,18 @@ pub async fn run(kit: &Kit) {
         "create.lengths-in-characters",
         "Names of 100 non-ASCII characters and an email of 254 characters are accepted",
         lengths_in_characters(kit),
+    )
+    .await;
+    kit.check(
+        "create.locationId-of-64-is-looked-up",
+        "A locationId of exactly 64 characters passes validation and is looked up: 404 entityNotFound locationId, not 400",
+        location_of_64(kit),
+    )
+    .await;
+    kit.check(
+        "create.reason-precedence",
+        "Reasons per field in the contract's order: blank before tooLong, trimmed before the length, tooLong before the email format, wrongFormat dates before the period rules",
+        precedence(kit),
     )
     .await;
     kit.check(
@@ -282,6 +294,69 @@ async fn lengths_in_characters(kit: &Kit) -> Checked {
     Ok(())
 }
 
+async fn location_of_64(kit: &Kit) -> Checked {
+    let headers = kit.primary()?;
+    let id: String = format!("{}{}", kit.unknown_id(), "l".repeat(64))
+        .chars()
+        .take(64)
+        .collect();
+    let body = body_with(kit, "locationId", Some(json!(id)))?;
+    kit.create(&headers, &body)
+        .await
+        .expect_not_found("locationId")
+        .ctx("an unknown locationId of 64 characters")
+}
+
+async fn precedence(kit: &Kit) -> Checked {
+    expect_reason(kit, "firstName", Some(json!(" ".repeat(101))), "missing")
+        .await
+        .ctx("101 spaces are blank before they are too long")?;
+    expect_reason(kit, "email", Some(json!("a".repeat(255))), "tooLong")
+        .await
+        .ctx("255 characters without an @ are too long before they are malformed")?;
+    expect_reason(
+        kit,
+        "lastName",
+        Some(json!(vec!["x".repeat(101)])),
+        "wrongFormat",
+    )
+    .await
+    .ctx("a list is the wrong type before anything about its length")?;
+    // Trimming comes before the length: 100 characters inside whitespace are fine.
+    let headers = kit.primary()?;
+    let name = "n".repeat(100);
+    let body = body_with(kit, "firstName", Some(json!(format!("  {name}\t"))))?;
+    let ex = kit.create(&headers, &body).await;
+    let created = ex
+        .expect_object(201, "the created pass")
+        .ctx("firstName of 100 characters inside whitespace")?;
+    ensure(created.get("firstName") == Some(&json!(name)), || {
+        ex.fail("HTTP 201 echoing the firstName trimmed to its 100 characters")
+    })?;
+    // A malformed date leaves nothing to compare; validUntil's own rules still apply.
+    let location = kit.location()?;
+    let n = now();
+    let max = i64::from(kit.args.max_period_days) * DAY;
+    let mut body = kit.pass_body(&location, &kit.email(), n, n + max + 2 * DAY);
+    body["validFrom"] = json!("yesterday");
+    kit.create(&headers, &body)
+        .await
+        .expect_bad_request(json!({"validFrom": "wrongFormat"}))
+        .ctx("validFrom malformed, validUntil beyond the maximum period from now")?;
+    let mut body = kit.pass_body(&location, &kit.email(), n, n - 3600);
+    body["validFrom"] = json!("yesterday");
+    kit.create(&headers, &body)
+        .await
+        .expect_bad_request(json!({"validFrom": "wrongFormat", "validUntil": "inPast"}))
+        .ctx("validFrom malformed, validUntil an hour ago")?;
+    let mut body = kit.pass_body(&location, &kit.email(), n + DAY, n + 2 * DAY);
+    body["validUntil"] = json!("");
+    kit.create(&headers, &body)
+        .await
+        .expect_bad_request(json!({"validUntil": "wrongFormat"}))
+        .ctx("validUntil empty, validFrom fine")
+}
+
 async fn email_format(kit: &Kit) -> Checked {
     for bad in [
         "not-an-address",
@@ -372,11 +447,7 @@ async fn unknown_location(kit: &Kit) -> Checked {
         .expect_not_found("locationId")
 }
 
-async fn period(
-    kit: &Kit,
-    from: i64,
-    until: i64,
-) -> Result<crate::conformance::client::Exchange, Verdict> {
+async fn period(kit: &Kit, from: i64, until: i64) -> Result<crate::client::Exchange, Verdict> {
     let headers = kit.primary()?;
     let body = kit.pass_body(&kit.location()?, &kit.email(), from, until);
     Ok(kit.create(&headers, &body).await)
@@ -462,11 +533,7 @@ async fn from_in_past(kit: &Kit) -> Checked {
 }
 
 /// Creates the first pass of a duplicate probe: `[t, t + 7 days)`.
-async fn first_pass(
-    kit: &Kit,
-    email: &str,
-    t: i64,
-) -> Result<crate::conformance::kit::Pass, Verdict> {
+async fn first_pass(kit: &Kit, email: &str, t: i64) -> Result<crate::kit::Pass, Verdict> {
     let headers = kit.primary()?;
     let body = kit.pass_body(&kit.location()?, email, t, t + 7 * DAY);
     kit.create_pass(&headers, &body)

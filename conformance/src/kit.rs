@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-use super::client::{origin, Exchange, Headers, Http, Request};
-use super::expect::Verdict;
-use super::report::{CheckResult, Outcome, Section};
-use super::ConformanceArgs;
-use crate::auth::AuthLevels;
+use crate::client::{origin, Exchange, Headers, Http, Request, Settings};
+use crate::expect::Verdict;
+use crate::levels::Levels;
+use crate::report::{CheckResult, Outcome, RunInfo, Section};
+use crate::tls::{self, Target};
+use crate::ConformanceArgs;
 
 /// The access levels, in the order the contract checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,34 +96,52 @@ pub struct Expiring {
 
 pub struct Kit {
     pub http: Http,
-    pub levels: AuthLevels,
+    pub levels: Levels,
     pub args: ConformanceArgs,
+    started_at: i64,
     only: Vec<String>,
     results: RefCell<Vec<CheckResult>>,
     upcoming: OnceCell<Result<Pass, Verdict>>,
     active: OnceCell<Result<Pass, Verdict>>,
     expiring: OnceCell<Result<Expiring, Verdict>>,
+    starting: OnceCell<Result<Expiring, Verdict>>,
+    idempotency: OnceCell<Result<(), Verdict>>,
 }
 
 pub const CHECKIN_CODE_ALPHABET: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub const DAY: i64 = 86_400;
 
 impl Kit {
-    pub fn new(args: &ConformanceArgs, timeout: Duration) -> Result<Self, String> {
+    pub fn new(args: &ConformanceArgs, timeout: Duration) -> Result<Self, crate::Error> {
+        let usage = crate::Error::Usage;
         let base = args.base_url.trim().trim_end_matches('/').to_owned();
-        if base.starts_with("https://") {
-            return Err("https is not supported by this build of the kit; use plain http (e.g. behind a local tunnel)".into());
-        }
-        if !base.starts_with("http://") || base.len() <= "http://".len() {
-            return Err(format!(
-                "--base-url must be an http:// URL, got '{}'",
-                args.base_url
-            ));
-        }
+        Target::parse(&base).map_err(|e| usage(format!("--base-url: {e}")))?;
         let root = match &args.root_url {
-            Some(root) if root.starts_with("http://") => root.trim_end_matches('/').to_owned(),
-            Some(root) => return Err(format!("--root-url must be an http:// URL, got '{root}'")),
+            Some(root) => {
+                Target::parse(root).map_err(|e| usage(format!("--root-url: {e}")))?;
+                root.trim().trim_end_matches('/').to_owned()
+            }
             None => origin(&base).to_owned(),
+        };
+        let tracked_ids = [
+            &args.client_id,
+            &args.chain_id,
+            &args.location_id,
+            &args.second_location_id,
+            &args.other_chain_id,
+            &args.other_chain_location_id,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        let settings = Settings {
+            timeout,
+            tls: tls::client_config(args.ca_cert.as_deref())?,
+            ca_given: args.ca_cert.is_some(),
+            max_rps: args.max_rps,
+            auth_failure_budget: args.auth_failure_budget,
+            tracked_ids,
         };
         let only = args
             .only
@@ -134,19 +153,53 @@ impl Kit {
             .map(str::to_owned)
             .collect();
         Ok(Self {
-            http: Http::new(&base, &root, timeout),
+            http: Http::new(&base, &root, settings),
             levels: args.levels,
             args: args.clone(),
+            started_at: now(),
             only,
             results: RefCell::new(Vec::new()),
             upcoming: OnceCell::new(),
             active: OnceCell::new(),
             expiring: OnceCell::new(),
+            starting: OnceCell::new(),
+            idempotency: OnceCell::new(),
         })
     }
 
     pub fn into_results(self) -> Vec<CheckResult> {
         self.results.into_inner()
+    }
+
+    /// Every secret the kit was given (the report scrubs them).
+    pub fn secrets(&self) -> Vec<String> {
+        let a = &self.args;
+        [
+            &a.client_secret,
+            &a.chain_secret,
+            &a.location_secret,
+            &a.second_location_secret,
+            &a.other_chain_secret,
+            &a.other_chain_location_secret,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+
+    /// What the report says about the run besides the results.
+    pub fn run_info(&self) -> RunInfo {
+        RunInfo {
+            base_url: self.args.base_url.trim().trim_end_matches('/').to_owned(),
+            levels: self.levels.to_string(),
+            started_at: ts(self.started_at),
+            kit_version: crate::VERSION.to_owned(),
+            demo: self.args.demo,
+            max_rps: self.args.max_rps,
+            auth_failure_budget: self.args.auth_failure_budget,
+            politeness: self.http.politeness(),
+        }
     }
 
     pub fn selected(&self, id: &str) -> bool {
@@ -179,6 +232,7 @@ impl Kit {
             Ok(()) => Outcome::Passed,
             Err(Verdict::Fail(f)) => Outcome::Failed(*f),
             Err(Verdict::Skip(reason)) => Outcome::Skipped(reason),
+            Err(Verdict::NotApplicable(reason)) => Outcome::NotApplicable(reason),
         };
         self.results.borrow_mut().push(CheckResult {
             id,
@@ -318,10 +372,12 @@ impl Kit {
                 let (id, secret) = self.pair(Who::Primary, l)?;
                 headers = Self::add_level(headers, l, id.as_deref(), &secret);
             } else {
+                // A fresh random ID each time: a fixed placeholder would pile up
+                // failed authentications against one ID.
                 headers = Self::add_level(
                     headers,
                     l,
-                    Some("conformance-placeholder-id"),
+                    Some(&self.unknown_id()),
                     "conformance-placeholder-secret",
                 );
             }
@@ -476,52 +532,66 @@ impl Kit {
         self.create_pass(headers, &body).await
     }
 
-    /// Starts the pass that expires a few seconds into the run; created early
-    /// so the wait overlaps the other checks.
-    pub async fn start_expiring(&self) {
+    /// Starts the passes whose validUntil (and validFrom) fall a few seconds
+    /// into the run; created early so the wait overlaps the other checks.
+    pub async fn start_boundaries(&self) {
         let _ = self.expiring().await;
+        let _ = self.starting().await;
     }
 
     async fn expiring(&self) -> Result<Expiring, Verdict> {
         self.expiring
-            .get_or_init(|| async {
-                let headers = self.primary()?;
-                let t = now();
-                let until = t + 4;
-                let body = self.pass_body(&self.location()?, &self.email(), t - 60, until);
-                let ex = self.create(&headers, &body).await;
-                let answered_at = Instant::now();
-                if ex.status() == Some(400) {
-                    return Err(Verdict::skip(
-                        "the server refused a pass valid for the next 4 seconds; its clock seems ahead of the kit's",
-                    ));
-                }
-                let pass = self.create_pass_from(&ex, &headers, &body)?;
-                // The server's createdAt (whole seconds, so at most its now)
-                // tells its clock: the pass expires at the latest
-                // until - createdAt seconds after the server answered.
-                let server_now = pass
-                    .created
-                    .get("createdAt")
-                    .and_then(Value::as_str)
-                    .and_then(parse_strict)
-                    .unwrap_or(t);
-                let remaining = (until - server_now).max(0) as u64;
-                if remaining > 30 {
-                    return Err(Verdict::skip(format!(
-                        "the server's clock is {}s behind the kit's; waiting for a pass to expire would take too long",
-                        remaining - 4
-                    )));
-                }
-                Ok(Expiring {
-                    pass,
-                    expired_at: answered_at
-                        + Duration::from_secs(remaining)
-                        + Duration::from_millis(300),
-                })
-            })
+            .get_or_init(|| self.boundary_pass(Boundary::Until))
             .await
             .clone()
+    }
+
+    async fn starting(&self) -> Result<Expiring, Verdict> {
+        self.starting
+            .get_or_init(|| self.boundary_pass(Boundary::From))
+            .await
+            .clone()
+    }
+
+    /// A pass whose validUntil (or validFrom) is 4 seconds away, and the
+    /// kit-clock instant by which the server's clock has surely passed it.
+    async fn boundary_pass(&self, boundary: Boundary) -> Result<Expiring, Verdict> {
+        let headers = self.primary()?;
+        let t = now();
+        let instant = t + 4;
+        let (from, until) = match boundary {
+            Boundary::Until => (t - 60, instant),
+            Boundary::From => (instant, instant + 3600),
+        };
+        let body = self.pass_body(&self.location()?, &self.email(), from, until);
+        let ex = self.create(&headers, &body).await;
+        let answered_at = Instant::now();
+        if ex.status() == Some(400) && boundary == Boundary::Until {
+            return Err(Verdict::skip(
+                "the server refused a pass valid for the next 4 seconds; its clock seems ahead of the kit's",
+            ));
+        }
+        let pass = self.create_pass_from(&ex, &headers, &body)?;
+        // The server's createdAt (whole seconds, so at most its now) tells
+        // its clock: the instant comes at the latest instant - createdAt
+        // seconds after the server answered.
+        let server_now = pass
+            .created
+            .get("createdAt")
+            .and_then(Value::as_str)
+            .and_then(parse_strict)
+            .unwrap_or(t);
+        let remaining = u64::try_from(instant - server_now).unwrap_or(0);
+        if remaining > 30 {
+            return Err(Verdict::skip(format!(
+                "the server's clock is {}s behind the kit's; waiting for the instant would take too long",
+                remaining - 4
+            )));
+        }
+        Ok(Expiring {
+            pass,
+            expired_at: answered_at + Duration::from_secs(remaining) + Duration::from_millis(300),
+        })
     }
 
     fn create_pass_from(
@@ -558,11 +628,45 @@ impl Kit {
     /// The expiring pass, once it has expired (waits for the rest of its time).
     pub async fn expired(&self) -> Result<Pass, Verdict> {
         let expiring = self.expiring().await?;
-        let now = Instant::now();
-        if expiring.expired_at > now {
-            tokio::time::sleep(expiring.expired_at - now).await;
-        }
+        wait_until(expiring.expired_at).await;
         Ok(expiring.pass)
+    }
+
+    /// The starting pass, once its validFrom has come, and its validFrom.
+    pub async fn started(&self) -> Result<Pass, Verdict> {
+        let starting = self.starting().await?;
+        wait_until(starting.expired_at).await;
+        Ok(starting.pass)
+    }
+
+    /// Whether the server offers `Idempotency-Key` (§8): `--idempotency on`,
+    /// or with `auto`, its OpenAPI document names the header.
+    pub async fn idempotency_offered(&self) -> Result<(), Verdict> {
+        self.idempotency
+            .get_or_init(|| async {
+                match self.args.idempotency {
+                    crate::Idempotency::On => Ok(()),
+                    crate::Idempotency::Off => Err(Verdict::skip(
+                        "--idempotency off: the server does not offer Idempotency-Key",
+                    )),
+                    crate::Idempotency::Auto => {
+                        let ex = self.send(Request::get("/openapi.yaml").at_root()).await;
+                        let named = ex
+                            .response
+                            .as_ref()
+                            .is_ok_and(|r| r.status == 200 && r.text.contains("Idempotency-Key"));
+                        if named {
+                            Ok(())
+                        } else {
+                            Err(Verdict::skip(
+                                "the server's /openapi.yaml does not name Idempotency-Key, so it does not offer it (--idempotency on checks it anyway)",
+                            ))
+                        }
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     /// Cancels every pass the kit saw created, with its creator's headers
@@ -594,6 +698,19 @@ impl Kit {
                 failures.len()
             ))),
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    From,
+    Until,
+}
+
+async fn wait_until(at: Instant) {
+    let now = Instant::now();
+    if at > now {
+        tokio::time::sleep(at - now).await;
     }
 }
 
@@ -645,16 +762,12 @@ pub fn minute(t: i64) -> i64 {
 
 /// The blueprint's form, `yyyy-MM-dd'T'HH:mm:ss'Z'`.
 pub fn ts(t: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    crate::date::format(t)
 }
 
-/// Only the strict form parses; anything else is `None`.
+/// Only the strict form parses; anything else is `None` (the kit's own parser).
 pub fn parse_strict(text: &str) -> Option<i64> {
-    crate::domain::UtcTimestamp::parse(text)
-        .ok()
-        .map(|t| t.epoch_seconds())
+    crate::date::parse_strict(text)
 }
 
 pub fn is_strict(value: &Value) -> bool {

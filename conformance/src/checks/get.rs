@@ -1,7 +1,7 @@
 //! Section 5, `getGuestPass`: 200 with the pass, 404 for unknown or malformed IDs.
 
-use crate::conformance::expect::{ensure, Checked, Context};
-use crate::conformance::kit::Kit;
+use crate::expect::{ensure, Checked, Context};
+use crate::kit::Kit;
 
 pub async fn run(kit: &Kit) {
     kit.check(
