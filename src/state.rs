@@ -27,7 +27,11 @@ impl AppState {
         Self {
             auth: Authenticator::new(config.auth_levels, store.clone(), config.credential_cache),
             store,
-            rate_limit: RateLimit::new(config.rate_limit, config.rate_burst),
+            rate_limit: RateLimit::with_clock(
+                config.rate_limit,
+                config.rate_burst,
+                config.rate_clock.clone(),
+            ),
             metrics: Metrics::default(),
             base_path: config.base_path.clone(),
             max_period_days: config.max_period_days,
