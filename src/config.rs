@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::auth::AuthLevels;
+use crate::rate_limit::RateClock;
 use crate::store::{is_postgres_url, SqliteSync, StoreConfig};
 
 /// Every default of `serve`, used by both `Config::new` and the command line.
@@ -46,6 +47,9 @@ pub struct Config {
     /// Requests per second per principal (0: no limit) and the bucket size.
     pub rate_limit: u32,
     pub rate_burst: u32,
+    /// What the rate limit's buckets refill by: the system clock, except in
+    /// tests that move time themselves.
+    pub rate_clock: RateClock,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
     /// Serve the front desk web app at `/desk/`.
@@ -76,6 +80,7 @@ impl Config {
             shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
             rate_limit: defaults::RATE_LIMIT,
             rate_burst: defaults::RATE_BURST,
+            rate_clock: RateClock::System,
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
             desk: false,
             tls: None,

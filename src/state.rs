@@ -33,7 +33,11 @@ impl AppState {
             auth: Authenticator::new(config.auth_levels, store.clone(), config.credential_cache),
             store,
             readiness: tokio::sync::Mutex::new(None),
-            rate_limit: RateLimit::new(config.rate_limit, config.rate_burst),
+            rate_limit: RateLimit::with_clock(
+                config.rate_limit,
+                config.rate_burst,
+                config.rate_clock.clone(),
+            ),
             metrics: Metrics::default(),
             base_path: config.base_path.clone(),
             max_period_days: config.max_period_days,

@@ -86,18 +86,34 @@ fn in_flight_request_finishes_after(signal: &str) {
         body.len()
     )
     .expect("send head");
-    std::thread::sleep(Duration::from_millis(300));
+    // The server has read the head and half the body: its worker holds the
+    // connection, mid-request, before the signal.
+    let client = stream.local_addr().expect("client address");
+    wait_until(
+        || server_has_read_everything_sent(port, client.port()),
+        "the server to read the request's first half",
+    );
 
+    // ...and the server catches the signal (before it does, the signal's
+    // default action would end the process on the spot).
+    wait_until(
+        || catches(server.id(), signal),
+        &format!("the server to install its {signal} handler"),
+    );
     let killed = Command::new("kill")
         .args([signal, &server.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());
-    std::thread::sleep(Duration::from_millis(500));
-    // No new connections are accepted once shutdown has begun.
+    // No new connections are accepted once shutdown has begun, while the
+    // request in flight keeps the server running.
+    wait_until(
+        || TcpStream::connect(("127.0.0.1", port)).is_err(),
+        &format!("the listener to close after {signal}"),
+    );
     assert!(
-        TcpStream::connect(("127.0.0.1", port)).is_err(),
-        "still accepting after {signal}"
+        server.try_wait().expect("wait").is_none(),
+        "the server exited with a request in flight"
     );
     // The request that was in flight completes.
     stream.write_all(rest.as_bytes()).expect("send rest");
@@ -117,6 +133,61 @@ fn in_flight_request_finishes_after(signal: &str) {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// Polls `done` until it holds, or fails the test after 20 s.
+fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether process `pid` has a handler for `signal` (`-TERM` or `-INT`):
+/// its `SigCgt` mask in `/proc/PID/status`.
+fn catches(pid: u32, signal: &str) -> bool {
+    let number = match signal {
+        "-TERM" => 15,
+        "-INT" => 2,
+        other => panic!("unknown signal {other}"),
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (number - 1)) != 0)
+}
+
+/// The kernel's view of one loopback TCP connection end: (bytes sent and
+/// not yet acknowledged, bytes received and not yet read by its process).
+fn socket_queues(local_port: u16, remote_port: u16) -> Option<(u64, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    let (local, remote) = (
+        format!("0100007F:{local_port:04X}"),
+        format!("0100007F:{remote_port:04X}"),
+    );
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&local.as_str()) || fields.get(2) != Some(&remote.as_str()) {
+            return None;
+        }
+        let (tx, rx) = fields.get(4)?.split_once(':')?;
+        Some((
+            u64::from_str_radix(tx, 16).ok()?,
+            u64::from_str_radix(rx, 16).ok()?,
+        ))
+    })
+}
+
+/// Everything the client wrote has reached the server's socket (nothing
+/// unacknowledged on the client's side) and the server process has read it
+/// from there (nothing unread on the server's side). An accepted-but-idle
+/// or not-yet-accepted connection keeps the bytes queued in the kernel.
+fn server_has_read_everything_sent(server_port: u16, client_port: u16) -> bool {
+    matches!(socket_queues(client_port, server_port), Some((0, _)))
+        && matches!(socket_queues(server_port, client_port), Some((_, 0)))
 }
 
 #[test]

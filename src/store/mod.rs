@@ -247,7 +247,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { writer, .. } => {
                 let health = writer.health();
-                if health.lost_file() {
+                if !health.file_holds() {
                     return Err("the database file was deleted or replaced".into());
                 }
                 let silence = health.silence();

@@ -127,6 +127,8 @@ pub struct WriterHealth {
     heartbeat_ms: AtomicU64,
     /// The last write failure for want of space or I/O; cleared by a commit.
     failure: Mutex<Option<String>>,
+    /// The database file as opened (`None`: not a plain path, not checked).
+    file: Option<FileIdentity>,
     /// The database path no longer names the file the writer opened.
     lost_file: AtomicBool,
     pub queued: AtomicUsize,
@@ -160,8 +162,30 @@ impl WriterHealth {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = failure;
     }
 
-    pub fn lost_file(&self) -> bool {
-        self.lost_file.load(Ordering::Relaxed)
+    /// Whether the database path still names the file opened at start. A
+    /// change is said in the log once each way: writes stop while the path
+    /// names another file or none, and resume only if the very same file
+    /// (device and inode) is put back; a replaced file needs a restart.
+    pub fn file_holds(&self) -> bool {
+        let Some(file) = &self.file else {
+            return true;
+        };
+        let holds = file.holds();
+        let was_lost = self.lost_file.swap(!holds, Ordering::Relaxed);
+        match (holds, was_lost) {
+            (false, false) => log::error!(
+                "the SQLite database file {} was deleted or replaced while serving: writes \
+                 are refused (503) and readiness fails until that same file is back or the \
+                 server is restarted",
+                file.path.display()
+            ),
+            (true, true) => log::warn!(
+                "the SQLite database file {} is back: writes resume",
+                file.path.display()
+            ),
+            _ => {}
+        }
+        holds
     }
 }
 
@@ -206,7 +230,6 @@ pub struct Writer {
 struct Worker {
     conn: SqliteConnection,
     reopen: Reopen,
-    file: Option<FileIdentity>,
     health: Arc<WriterHealth>,
     seams: Arc<Seams>,
 }
@@ -231,6 +254,7 @@ impl Writer {
             started: Instant::now(),
             heartbeat_ms: AtomicU64::new(0),
             failure: Mutex::new(None),
+            file,
             lost_file: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
             panics: AtomicU64::new(0),
@@ -239,7 +263,6 @@ impl Writer {
         let worker = Worker {
             conn,
             reopen,
-            file,
             health: health.clone(),
             seams: seams.clone(),
         };
@@ -404,7 +427,7 @@ impl Worker {
         if jobs.is_empty() {
             return;
         }
-        if !self.file_holds() {
+        if !self.health.file_holds() {
             return; // dropping the jobs answers them 503: nothing written
         }
         if let Err(e) =
@@ -433,7 +456,7 @@ impl Worker {
         if ended.is_none() {
             if let Reached::Fail(detail) = self.seams.reach(seams::BEFORE_COMMIT) {
                 ended = Some(detail);
-            } else if !self.file_holds() {
+            } else if !self.health.file_holds() {
                 ended = Some("the database file is gone".into());
             } else if !tickets.iter().all(|t| t.commit()) {
                 ended = Some("a requester stopped waiting".into());
@@ -496,26 +519,6 @@ impl Worker {
         match (self.reopen)() {
             Ok(conn) => self.conn = conn,
             Err(e) => log::error!("SQLite writer cannot reopen its connection: {e}"),
-        }
-    }
-
-    /// Whether the database path still names the file opened at start; said
-    /// in the log once, the first time it does not.
-    fn file_holds(&self) -> bool {
-        if self.health.lost_file() {
-            return false;
-        }
-        match &self.file {
-            Some(file) if !file.holds() => {
-                self.health.lost_file.store(true, Ordering::Relaxed);
-                log::error!(
-                    "the SQLite database file {} was deleted or replaced while serving: \
-                     writes are refused (503) and readiness fails until the server is restarted",
-                    file.path.display()
-                );
-                false
-            }
-            _ => true,
         }
     }
 

@@ -145,14 +145,22 @@ async fn each_field_reason_is_reported(backend: Backend) {
             "{field}={value:?}"
         );
     }
-    // Boundaries that are fine.
+    // Boundaries that are fine, each sent and echoed.
     let mut body = pass_body(LOC_A1, &unique_email());
     body["firstName"] = long(100);
     body["lastName"] = Value::String("é".repeat(100));
     body["phone"] = Value::String("1".repeat(32));
+    let res = app.create(&Creds::chain_a(), &body).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    for field in ["firstName", "lastName", "phone"] {
+        assert_eq!(res.body[field], body[field], "{field}: {}", res.text);
+    }
+    // A null phone is "not set": accepted, and left out of the pass.
+    let mut body = pass_body(LOC_A1, &unique_email());
     body["phone"] = Value::Null;
     let res = app.create(&Creds::chain_a(), &body).await;
     assert_eq!(res.status, 201, "{}", res.text);
+    assert!(res.body.get("phone").is_none(), "{}", res.text);
 }
 
 async fn all_failing_fields_are_reported_together(backend: Backend) {

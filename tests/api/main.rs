@@ -16,3 +16,11 @@ mod plans;
 mod retrieve;
 mod search;
 mod service;
+
+/// A plain `cargo test` without PostgreSQL runs only the SQLite half: each
+/// `::postgres` test then returns at once and still shows "ok". This test
+/// says so where it can be seen, and fails in CI (`CI` set).
+#[test]
+fn postgres_half_skipped_without_database_url() {
+    common::report_postgres_half("tests/api");
+}

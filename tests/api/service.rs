@@ -1,6 +1,7 @@
 //! Contract section 6, outside the base path and without authentication:
 //! `GET /health` and `GET /openapi.yaml`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use awc::http::Method;
@@ -167,8 +168,9 @@ async fn service_endpoints_are_not_under_the_base_path(backend: Backend) {
 /// refused and the open ones terminated, then allowed again.
 #[actix_web::test]
 async fn health_is_503_system_unavailable_when_the_database_does_not_answer_postgres() {
-    let Some(admin_url) = postgres_url() else {
-        eprintln!("skipped: GUESTPASS_TEST_POSTGRES_URL is not set");
+    let Some(admin_url) = postgres_or_skip(
+        "health_is_503_system_unavailable_when_the_database_does_not_answer_postgres",
+    ) else {
         return;
     };
     let app = spawn_app_with(Backend::Postgres, |c| {
@@ -220,15 +222,50 @@ async fn health_is_503_system_unavailable_when_the_database_does_not_answer_post
     assert_eq!((res.status, res.text.as_str()), (200, HEALTH_UP));
 }
 
-/// Polls `/health` (its answer is cached for a second) until it answers
-/// `status`, or for at most 10 s; returns the last answer.
+/// Polls `/health` until its status is `status`, or fails after 10 s (the
+/// contract's bound for readiness to follow the database).
 async fn health_becomes(app: &TestApp, status: u16) -> Resp {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let res = get_root(app, "/health", &Creds::none()).await;
-        if res.status == status || Instant::now() > deadline {
+        if res.status == status || Instant::now() >= deadline {
             return res;
         }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// SQLite: the database path stops naming a file the server can open (a
+/// directory stands in its place; the tests run as root in CI, so taking
+/// permissions away would prove nothing). The pool keeps no reader idle, so
+/// answering needs a new connection: `/health` is 503 `systemUnavailable`,
+/// and 200 again once the file is back, without a restart.
+#[actix_web::test]
+async fn health_is_503_system_unavailable_when_the_sqlite_file_cannot_be_opened() {
+    let app = serve(Arc::new(TestDatabase::new(Backend::Sqlite)), |c| {
+        c.store.pool_timeout = Duration::from_millis(300);
+        c.store.min_idle = 0;
+    })
+    .await;
+    let path = std::path::PathBuf::from(&app.database_url);
+    let aside = path.with_extension("aside");
+    std::fs::rename(&path, &aside).expect("move the database aside");
+    std::fs::create_dir(&path).expect("a directory where the database was");
+
+    let res = health_becomes(&app, 503).await;
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_eq!(res.body["cause"], "systemUnavailable", "{}", res.text);
+    assert_eq!(res.body["status"], "DOWN", "{}", res.text);
+    assert_eq!(res.body["database"], "DOWN", "{}", res.text);
+    assert!(
+        res.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        res.text
+    );
+
+    std::fs::remove_dir(&path).expect("remove the directory");
+    std::fs::rename(&aside, &path).expect("put the database back");
+    let res = health_becomes(&app, 200).await;
+    assert_eq!((res.status, res.text.as_str()), (200, HEALTH_UP));
 }

@@ -25,7 +25,9 @@ pub enum Backend {
 }
 
 /// Generates one `#[actix_web::test]` per backend for `async fn $name(Backend)`.
-/// The PostgreSQL one runs when `GUESTPASS_TEST_POSTGRES_URL` is set (CI sets it).
+/// The PostgreSQL one runs when `GUESTPASS_TEST_POSTGRES_URL` is set (CI sets
+/// it); without it, it returns at once (and fails when `CI` is set), and
+/// `postgres_half_skipped_without_database_url` says so where it can be seen.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
@@ -38,10 +40,8 @@ macro_rules! on_both_backends {
 
                 #[actix_web::test]
                 async fn postgres() {
-                    if $crate::common::postgres_url().is_some() {
+                    if $crate::common::postgres_or_skip(module_path!()).is_some() {
                         super::$name($crate::common::Backend::Postgres).await
-                    } else {
-                        eprintln!("skipped: GUESTPASS_TEST_POSTGRES_URL is not set");
                     }
                 }
             }
@@ -73,6 +73,59 @@ pub fn postgres_url() -> Option<String> {
     std::env::var("GUESTPASS_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())
+}
+
+/// Whether this is a CI run (`.ci/run` sets `CI=true`): there a test that
+/// cannot run fails instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The PostgreSQL server to test `test` on; `None` (the test returns, and
+/// its "ok" means "not run") when `GUESTPASS_TEST_POSTGRES_URL` is unset.
+/// In CI that is a failure, never a skip.
+pub fn postgres_or_skip(test: &str) -> Option<String> {
+    match postgres_url() {
+        Some(url) => Some(url),
+        None if in_ci() => panic!(
+            "{test}: CI is set but GUESTPASS_TEST_POSTGRES_URL is not: \
+             the PostgreSQL half may not be skipped in CI"
+        ),
+        None => {
+            eprintln!("{test}: SKIPPED, GUESTPASS_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// What `postgres_half_skipped_without_database_url` of a test target does:
+/// with the URL set, check that PostgreSQL answers (one clear failure
+/// instead of one per test); without it, print a banner straight to the
+/// terminal (the harness hides a passing test's output), or fail in CI.
+pub fn report_postgres_half(target: &str) {
+    use std::io::Write;
+    match postgres_url() {
+        Some(url) => {
+            if let Err(e) = PgConnection::establish(&url) {
+                panic!("GUESTPASS_TEST_POSTGRES_URL is set, but PostgreSQL does not answer: {e}");
+            }
+        }
+        None if in_ci() => panic!(
+            "CI is set but GUESTPASS_TEST_POSTGRES_URL is not: the PostgreSQL half of \
+             {target} cannot run, and CI does not skip it"
+        ),
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n{bar}\nSKIPPED: the PostgreSQL half of {target} did not run: \
+                 GUESTPASS_TEST_POSTGRES_URL is not set.\nEvery `::postgres` test of it \
+                 reports \"ok\" without testing anything. Run them with\n  \
+                 GUESTPASS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo test\n\
+                 (CI does, and fails without it).\n{bar}\n",
+                bar = "!".repeat(78)
+            );
+        }
+    }
 }
 
 /// The access headers a request carries.
