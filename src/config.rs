@@ -50,6 +50,9 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Serve the front desk web app at `/desk/`.
     pub desk: bool,
+    /// Demo mode (`serve --demo`): the demo principals, whose secrets are
+    /// public, authenticate only while it is on.
+    pub demo: bool,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             rate_burst: defaults::RATE_BURST,
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
             desk: false,
+            demo: false,
         }
     }
 }

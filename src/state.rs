@@ -25,7 +25,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: &Config, store: Store) -> Self {
         Self {
-            auth: Authenticator::new(config.auth_levels, store.clone(), config.credential_cache),
+            auth: Authenticator::new(
+                config.auth_levels,
+                store.clone(),
+                config.credential_cache,
+                config.demo,
+            ),
             store,
             rate_limit: RateLimit::new(config.rate_limit, config.rate_burst),
             metrics: Metrics::default(),
