@@ -256,7 +256,9 @@ impl Store {
         id: String,
         demo_mode: bool,
     ) -> Result<Option<CredentialRow>, StoreError> {
-        reading!(self, |conn, q| q::find_credential(conn, kind, &id, demo_mode))
+        reading!(self, |conn, q| q::find_credential(
+            conn, kind, &id, demo_mode
+        ))
     }
 
     /// Every enabled client; demo ones only in `demo_mode`.
@@ -389,7 +391,11 @@ impl Store {
     }
 
     /// Whether `id` names a principal of `kind`, enabled or not.
-    pub async fn principal_exists(&self, kind: PrincipalKind, id: String) -> Result<bool, StoreError> {
+    pub async fn principal_exists(
+        &self,
+        kind: PrincipalKind,
+        id: String,
+    ) -> Result<bool, StoreError> {
         reading!(self, |conn, q| q::principal_exists(conn, kind, &id))
     }
 
@@ -414,6 +420,11 @@ impl Store {
         id: String,
         with_passes: bool,
     ) -> Result<RemoveOutcome, StoreError> {
-        transaction!(self, |conn, q| q::remove_principal(conn, kind, &id, with_passes))
+        transaction!(self, |conn, q| q::remove_principal(
+            conn,
+            kind,
+            &id,
+            with_passes
+        ))
     }
 }

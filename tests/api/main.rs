@@ -12,6 +12,7 @@ mod dates;
 mod envelopes;
 mod hardening;
 mod plans;
+mod principals;
 mod retrieve;
 mod search;
 mod service;
