@@ -29,7 +29,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the embedded database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Provision chains, locations and clients, and rotate their secrets.
+    /// Provision chains, locations and clients, rotate their secrets; list, disable, enable, remove them.
     Admin(AdminArgs),
     /// Delete passes (and their check-ins) that ended more than DAYS days ago.
     Prune(PruneArgs),
