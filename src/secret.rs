@@ -27,9 +27,7 @@ const MIN_REPEAT: usize = 3;
 /// Why an operator's secret is refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WeakSecret {
-    #[error(
-        "a secret must be visible ASCII characters only (no spaces), at most {MAX_LEN} of them"
-    )]
+    #[error("a secret must be 1 to {MAX_LEN} visible ASCII characters (no spaces)")]
     NotVisibleAscii,
     #[error(
         "a chosen secret needs at least {MIN_CHOSEN_BITS:.0} bits of entropy; this one carries \
