@@ -67,9 +67,17 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// How long an `admin` or `prune` operation may take.
+const ONE_SHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn open_store(database_url: &str) -> Result<Store, String> {
     let mut config = guestpass::config::Config::new(database_url);
     config.store.min_idle = 0;
+    // No client waits on a one-shot command, and a large prune batch or a
+    // chain removed with all its passes is one long transaction: the
+    // server's few seconds (a PostgreSQL statement timeout and a deadline)
+    // would cut it off.
+    config.store.pool_timeout = ONE_SHOT_TIMEOUT;
     Store::open(&config.store).map_err(|e| e.to_string())
 }
 

@@ -333,12 +333,14 @@ pub fn list_checkins(
 /// before `before`; returns how many. Check-ins go first so the delete does
 /// not depend on foreign-key cascades being enabled. The batch is chosen by
 /// a subquery, not by binding its ids, so any batch size works (SQLite
-/// allows 32,766 bound values a statement); within the transaction both
-/// statements choose the same passes, since nothing else writes between
-/// them (SQLite's single writer; on PostgreSQL, a pass that a concurrent
-/// write moved into the second choice takes its check-ins along by the
-/// foreign key's cascade). Its own transaction, also on SQLite's writer, so
-/// a failure leaves nothing half-deleted.
+/// allows 32,766 bound values a statement). Both statements choose the same
+/// passes on SQLite, whose single writer lets nothing in between. On
+/// PostgreSQL a concurrent write (a cancel) can change which of the passes
+/// that ended at the same second the second statement chooses: the
+/// check-ins of a pass chosen only by the second go by the foreign key's
+/// cascade, and a pass chosen only by the first has lost its check-ins but
+/// is prunable, so the next batch takes it. Its own transaction, also on
+/// SQLite's writer, so a failure leaves nothing half-deleted.
 pub fn prune_batch(conn: &mut Conn, before: UtcTimestamp, batch: i64) -> QueryResult<usize> {
     // An alias: diesel refuses a subquery on the table a DELETE targets.
     let chosen_passes = diesel::alias!(guest_passes as chosen);
