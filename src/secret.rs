@@ -38,7 +38,7 @@ pub enum WeakSecret {
     TooWeak { bits: f64 },
 }
 
-/// `secret` if an operator may use it: visible ASCII, at most `MAX_LEN`
+/// Whether an operator may use `secret`: visible ASCII, at most `MAX_LEN`
 /// characters, and at least `MIN_CHOSEN_BITS` by `estimated_bits`.
 pub fn check_chosen(secret: &str) -> Result<(), WeakSecret> {
     if secret.is_empty() || secret.len() > MAX_LEN || !secret.bytes().all(|b| b.is_ascii_graphic())
