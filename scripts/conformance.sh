@@ -44,17 +44,17 @@ done
 
 # Fixed, clearly fake credentials for a throwaway database.
 CHAIN_A=conf-chain-a
-CHAIN_A_SECRET=conf-chain-a-secret-0123456789
+CHAIN_A_SECRET=O4KoVq2775UMsorVnXUpUHfLsN6wrMQKhfcbCS5z
 CHAIN_B=conf-chain-b
-CHAIN_B_SECRET=conf-chain-b-secret-0123456789
+CHAIN_B_SECRET=XOTSDRlOm82WsevqcRkQOSnBzKAqDHzRxJ9OkDP7
 LOC_A1=conf-a-1
-LOC_A1_SECRET=conf-a-1-secret-0123456789
+LOC_A1_SECRET=GXwZqUlWDCkx6uQTghu3oju4O8IZ970wJ0IyHxyE
 LOC_A2=conf-a-2
-LOC_A2_SECRET=conf-a-2-secret-0123456789
+LOC_A2_SECRET=hY6JmnAkJdmv0AFvTAHm8vBjQRiyrQxL0YfcLpB5
 LOC_B1=conf-b-1
-LOC_B1_SECRET=conf-b-1-secret-0123456789
+LOC_B1_SECRET=Aiy4IV49JNjMJHeODIqR1czYVjw7dZIjbilF6ZKF
 CLIENT=conf-client
-CLIENT_SECRET=conf-client-secret-0123456789
+CLIENT_SECRET=tXpn3Ydqe4wRIEKfaDJziEZfrwjKzHMQIV3MDhVC
 
 WORK=$(mktemp -d)
 SERVER_PID=""

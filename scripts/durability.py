@@ -35,8 +35,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-CHAIN, CHAIN_SECRET = "dur-chain", "dur-chain-secret-0123456789"
-LOCATION, LOCATION_SECRET = "dur-gym", "dur-gym-secret-0123456789"
+CHAIN, CHAIN_SECRET = "dur-chain", "JOzvzGi06ozYL7QkdRzzVOUFdD2Qgzf6FTHiuJJ0"
+LOCATION, LOCATION_SECRET = "dur-gym", "8pdd6lX3nwmkCfwHeWPf1ELq005bGs5fF6lqbktg"
 BASE = "/members/v1.0"
 HEADERS = {"X-Chain-ID": CHAIN, "X-Chain-Secret": CHAIN_SECRET, "Content-Type": "application/json"}
 

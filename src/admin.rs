@@ -1,5 +1,5 @@
 //! Provisioning and housekeeping behind `guestpass admin`, `prune` and
-//! `serve --demo`.
+//! `serve --demo`: adding, listing, disabling and removing principals.
 
 use crate::auth::{
     AuthLevels, X_CHAIN_ID, X_CHAIN_SECRET, X_CLIENT_SECRET, X_LOCATION_ID, X_LOCATION_SECRET,
@@ -8,8 +8,8 @@ use crate::domain::{
     CheckinCode, Email, GuestPassId, LocationId, PersonName, PrincipalKind, UserId, UtcTimestamp,
 };
 use crate::secret;
-use crate::store::rows::{GuestPassRow, NewPrincipal};
-use crate::store::{Store, StoreError};
+use crate::store::rows::{GuestPassRow, NewPrincipal, PrincipalRow};
+use crate::store::{RemoveOutcome, Store, StoreError};
 
 /// The demo's fixed credentials, documented in the README. Never use them
 /// for real data: anyone who reads the README knows them.
@@ -36,6 +36,15 @@ pub enum AdminError {
     Exists { kind: &'static str, id: String },
     #[error("{kind} '{id}' does not exist; nothing was changed")]
     Missing { kind: &'static str, id: String },
+    #[error(
+        "{kind} '{id}' still has {passes} guest passes; nothing was changed \
+         (--with-passes removes them and their check-ins too)"
+    )]
+    HasPasses {
+        kind: &'static str,
+        id: String,
+        passes: i64,
+    },
     #[error("database error: {0}")]
     Database(String),
 }
@@ -56,20 +65,62 @@ fn check_id(what: &str, id: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// The secret to store: a generated one, or the operator's own if it
+/// carries at least 128 bits (contract §1).
 fn chosen_secret(secret: Option<String>) -> Result<String, AdminError> {
     match secret {
         None => Ok(secret::generate()),
-        Some(s) if (16..=1024).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(s)
-        }
-        Some(_) => Err(AdminError::Invalid(
-            "a secret must be 16 to 1024 visible ASCII characters".into(),
-        )),
+        Some(s) => match secret::check_chosen(&s) {
+            Ok(()) => Ok(s),
+            Err(weak) => Err(AdminError::Invalid(weak.to_string())),
+        },
     }
 }
 
+/// The demo's principals (kind, id, chain, secret), in the order they are
+/// made. Their ids are reserved, so that every principal with one of these
+/// ids is the demo's (the migration that introduced the demo flag relies on
+/// it for the first three).
+const DEMO: [(PrincipalKind, &str, Option<&str>, &str); 6] = [
+    (PrincipalKind::Chain, DEMO_CHAIN_ID, None, DEMO_CHAIN_SECRET),
+    (
+        PrincipalKind::Location,
+        DEMO_LOCATION_ID,
+        Some(DEMO_CHAIN_ID),
+        DEMO_LOCATION_SECRET,
+    ),
+    (
+        PrincipalKind::Location,
+        DEMO_SECOND_LOCATION_ID,
+        Some(DEMO_CHAIN_ID),
+        DEMO_SECOND_LOCATION_SECRET,
+    ),
+    (
+        PrincipalKind::Chain,
+        DEMO_OTHER_CHAIN_ID,
+        None,
+        DEMO_OTHER_CHAIN_SECRET,
+    ),
+    (
+        PrincipalKind::Location,
+        DEMO_OTHER_CHAIN_LOCATION_ID,
+        Some(DEMO_OTHER_CHAIN_ID),
+        DEMO_OTHER_CHAIN_LOCATION_SECRET,
+    ),
+    (
+        PrincipalKind::Client,
+        DEMO_CLIENT_ID,
+        None,
+        DEMO_CLIENT_SECRET,
+    ),
+];
+
+fn is_demo_id(kind: PrincipalKind, id: &str) -> bool {
+    DEMO.iter().any(|(k, demo, _, _)| *k == kind && *demo == id)
+}
+
 /// Adds a chain, location (with `chain`) or client; returns its secret, the
-/// only time it is ever shown.
+/// only time it is ever shown. A chosen `secret` needs 128 bits.
 pub async fn add_principal(
     store: &Store,
     kind: PrincipalKind,
@@ -79,12 +130,30 @@ pub async fn add_principal(
     secret: Option<String>,
 ) -> Result<String, AdminError> {
     check_id(kind.name(), id)?;
+    if is_demo_id(kind, id) {
+        return Err(AdminError::Invalid(format!(
+            "{} id '{id}' is reserved for the demo (serve --demo)",
+            kind.name()
+        )));
+    }
     let secret = chosen_secret(secret)?;
+    provision(store, kind, id, name, chain, secret, false).await
+}
+
+/// Stores a new principal with `secret`, which the caller has vetted.
+async fn provision(
+    store: &Store,
+    kind: PrincipalKind,
+    id: &str,
+    name: Option<String>,
+    chain: Option<String>,
+    secret: String,
+    demo: bool,
+) -> Result<String, AdminError> {
     if let Some(chain) = &chain {
-        if store
-            .credential(PrincipalKind::Chain, chain.clone())
+        if !store
+            .principal_exists(PrincipalKind::Chain, chain.clone())
             .await?
-            .is_none()
         {
             return Err(AdminError::Missing {
                 kind: "chain",
@@ -100,6 +169,7 @@ pub async fn add_principal(
         secret_salt: hashed.salt,
         secret_hash: hashed.hash,
         created_at: UtcTimestamp::now(),
+        demo,
     };
     match store.add_principal(kind, principal).await {
         Ok(()) => Ok(secret),
@@ -132,50 +202,20 @@ pub async fn rotate_secret(
     }
 }
 
-/// Creates the demo chains, locations and client unless they exist.
+/// Creates the demo's chains, locations and client unless they exist, marked
+/// as the demo's: they authenticate only on a server in demo mode. Their
+/// secrets are public, so the entropy rule does not apply to them.
 pub async fn ensure_demo(store: &Store) -> Result<(), AdminError> {
-    let demo = [
-        (PrincipalKind::Chain, DEMO_CHAIN_ID, None, DEMO_CHAIN_SECRET),
-        (
-            PrincipalKind::Location,
-            DEMO_LOCATION_ID,
-            Some(DEMO_CHAIN_ID),
-            DEMO_LOCATION_SECRET,
-        ),
-        (
-            PrincipalKind::Location,
-            DEMO_SECOND_LOCATION_ID,
-            Some(DEMO_CHAIN_ID),
-            DEMO_SECOND_LOCATION_SECRET,
-        ),
-        (
-            PrincipalKind::Chain,
-            DEMO_OTHER_CHAIN_ID,
-            None,
-            DEMO_OTHER_CHAIN_SECRET,
-        ),
-        (
-            PrincipalKind::Location,
-            DEMO_OTHER_CHAIN_LOCATION_ID,
-            Some(DEMO_OTHER_CHAIN_ID),
-            DEMO_OTHER_CHAIN_LOCATION_SECRET,
-        ),
-        (
-            PrincipalKind::Client,
-            DEMO_CLIENT_ID,
-            None,
-            DEMO_CLIENT_SECRET,
-        ),
-    ];
-    for (kind, id, chain, secret) in demo {
+    for (kind, id, chain, secret) in DEMO {
         let name = Some(format!("Demo {}", kind.name()));
-        match add_principal(
+        match provision(
             store,
             kind,
             id,
             name,
             chain.map(str::to_owned),
-            Some(secret.to_owned()),
+            secret.to_owned(),
+            true,
         )
         .await
         {
@@ -209,6 +249,181 @@ pub fn demo_curl(base_url: &str, levels: AuthLevels) -> String {
          \"email\": \"jane.doe@example.com\", \"validFrom\": \"{from}\", \"validUntil\": \"{until}\"}}'",
         headers.join(" \\\n  ")
     )
+}
+
+/// How `admin list` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns, for people.
+    Table,
+    /// One JSON object: `chains`, `locations`, `clients`.
+    Json,
+}
+
+/// Every chain, location and client, never a secret: a table (one line per
+/// principal under a header) or JSON.
+pub async fn list(store: &Store, format: ListFormat) -> Result<String, AdminError> {
+    let rows = store.list_principals().await?;
+    Ok(match format {
+        ListFormat::Table => list_table(&rows),
+        ListFormat::Json => list_json(&rows),
+    })
+}
+
+fn list_table(rows: &[PrincipalRow]) -> String {
+    // Names are free text from the operator: no control character may
+    // break the table's lines.
+    let cell = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    };
+    let mut lines = vec![[
+        "KIND".to_owned(),
+        "ID".to_owned(),
+        "NAME".to_owned(),
+        "CHAIN".to_owned(),
+        "CREATED".to_owned(),
+        "STATUS".to_owned(),
+    ]];
+    for row in rows {
+        let date = |t: UtcTimestamp| t.to_string().chars().take(10).collect::<String>();
+        let mut status = Vec::new();
+        if let Some(at) = row.disabled_at {
+            status.push(format!("disabled since {}", date(at)));
+        }
+        if row.demo {
+            status.push("demo".to_owned());
+        }
+        if status.is_empty() {
+            status.push("active".to_owned());
+        }
+        lines.push([
+            row.kind.name().to_owned(),
+            cell(&row.id),
+            cell(row.name.as_deref().unwrap_or("-")),
+            cell(row.chain_id.as_deref().unwrap_or("-")),
+            date(row.created_at),
+            status.join(", "),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for line in &lines {
+        for (width, text) in widths.iter_mut().zip(line) {
+            *width = (*width).max(text.chars().count());
+        }
+    }
+    lines
+        .iter()
+        .map(|line| {
+            let cells: Vec<String> = line
+                .iter()
+                .zip(widths)
+                .map(|(text, width)| format!("{text:<width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn list_json(rows: &[PrincipalRow]) -> String {
+    let of = |kind: PrincipalKind| -> Vec<serde_json::Value> {
+        rows.iter()
+            .filter(|row| row.kind == kind)
+            .map(|row| {
+                let mut entry = serde_json::json!({
+                    "id": row.id,
+                    "createdAt": row.created_at.to_string(),
+                    "disabled": row.disabled_at.is_some(),
+                    "disabledAt": row.disabled_at.map(|t| t.to_string()),
+                    "demo": row.demo,
+                });
+                if let Some(name) = &row.name {
+                    entry["name"] = name.clone().into();
+                }
+                if let Some(chain) = &row.chain_id {
+                    entry["chainId"] = chain.clone().into();
+                }
+                entry
+            })
+            .collect()
+    };
+    serde_json::json!({
+        "chains": of(PrincipalKind::Chain),
+        "locations": of(PrincipalKind::Location),
+        "clients": of(PrincipalKind::Client),
+    })
+    .to_string()
+}
+
+/// Disables (or, with `disable` false, enables) a principal; says what
+/// changed. A disabled principal authenticates as unknown; a chain's
+/// locations with it.
+pub async fn set_disabled(
+    store: &Store,
+    kind: PrincipalKind,
+    id: &str,
+    disable: bool,
+) -> Result<String, AdminError> {
+    let what = format!("{} '{id}'", kind.name());
+    match store.set_disabled(kind, id.to_owned(), disable).await {
+        Ok(true) if disable => Ok(format!("{what} disabled")),
+        Ok(true) => Ok(format!("{what} enabled")),
+        Ok(false) if disable => Ok(format!("{what} was already disabled")),
+        Ok(false) => Ok(format!("{what} was not disabled")),
+        Err(StoreError::NotFound) => Err(AdminError::Missing {
+            kind: kind.name(),
+            id: id.to_owned(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes a principal for good (a chain with its locations). One that
+/// still has passes only `with_passes`, and then with them and their
+/// check-ins, all in one transaction; says what went.
+pub async fn remove(
+    store: &Store,
+    kind: PrincipalKind,
+    id: &str,
+    with_passes: bool,
+) -> Result<String, AdminError> {
+    match store
+        .remove_principal(kind, id.to_owned(), with_passes)
+        .await
+    {
+        Ok(RemoveOutcome::Removed(removed)) => {
+            let count = |n: usize, one: &str, many: &str| match n {
+                1 => format!("1 {one}"),
+                n => format!("{n} {many}"),
+            };
+            let mut with = Vec::new();
+            if kind == PrincipalKind::Chain {
+                with.push(count(removed.locations, "location", "locations"));
+            }
+            if kind != PrincipalKind::Client {
+                with.push(count(removed.passes, "guest pass", "guest passes"));
+                with.push(count(removed.checkins, "check-in", "check-ins"));
+            }
+            let with = if with.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", with.join(", "))
+            };
+            Ok(format!("removed {} '{id}'{with}", kind.name()))
+        }
+        Ok(RemoveOutcome::HasPasses(passes)) => Err(AdminError::HasPasses {
+            kind: kind.name(),
+            id: id.to_owned(),
+            passes,
+        }),
+        Err(StoreError::NotFound) => Err(AdminError::Missing {
+            kind: kind.name(),
+            id: id.to_owned(),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Deletes, batch by batch, passes whose period ended more than `days` days

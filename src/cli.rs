@@ -29,7 +29,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the embedded database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Provision chains, locations and clients, and rotate their secrets.
+    /// Provision chains, locations and clients, rotate their secrets; list, disable, enable, remove them.
     Admin(AdminArgs),
     /// Delete passes (and their check-ins) that ended more than DAYS days ago.
     Prune(PruneArgs),
@@ -99,6 +99,7 @@ pub struct ServeArgs {
     #[arg(long, env = "GUESTPASS_RATE_BURST", default_value_t = defaults::RATE_BURST)]
     pub rate_burst: u32,
     /// Provision a demo chain, location and client with fixed, documented secrets and print a curl to try.
+    /// The demo principals authenticate only while the server runs with --demo.
     #[arg(long, env = "GUESTPASS_DEMO")]
     pub demo: bool,
     /// Serve the front desk web app at /desk/ (on with --demo too).
@@ -148,6 +149,7 @@ impl ServeArgs {
                 key: key.clone(),
             });
         }
+        config.demo = self.demo;
         config
     }
 }
@@ -168,7 +170,8 @@ pub enum AdminCommand {
         id: String,
         #[arg(long)]
         name: Option<String>,
-        /// Use this secret instead of a generated one (at least 16 visible ASCII characters).
+        /// Use this secret instead of a generated one (visible ASCII, at least 128 bits of
+        /// entropy: e.g. 32 random hex characters; no runs, sequences or repeats).
         #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
         secret: Option<String>,
     },
@@ -211,6 +214,49 @@ pub enum AdminCommand {
         #[arg(long, env = "GUESTPASS_SECRET", hide_env_values = true)]
         secret: Option<String>,
     },
+    /// List chains, locations and clients: id, name, chain, created, disabled/demo (never secrets).
+    List {
+        #[arg(long, value_enum, default_value_t = crate::admin::ListFormat::Table)]
+        format: crate::admin::ListFormat,
+    },
+    /// Disable a chain, location or client: it then authenticates as unknown (401), and so do
+    /// a disabled chain's locations. Nothing is deleted; `enable` undoes it.
+    Disable(PrincipalTarget),
+    /// Enable a disabled chain, location or client again.
+    Enable(PrincipalTarget),
+    /// Delete a chain (with its locations), location or client for good. One that still has
+    /// guest passes is refused unless --with-passes is given.
+    Remove {
+        #[command(flatten)]
+        target: PrincipalTarget,
+        /// Also delete its guest passes and their check-ins (in the same transaction).
+        #[arg(long)]
+        with_passes: bool,
+    },
+}
+
+/// Exactly one of `--chain ID`, `--location ID`, `--client ID`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct PrincipalTarget {
+    #[arg(long)]
+    pub chain: Option<String>,
+    #[arg(long)]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub client: Option<String>,
+}
+
+impl PrincipalTarget {
+    pub fn kind_and_id(self) -> Option<(crate::domain::PrincipalKind, String)> {
+        use crate::domain::PrincipalKind;
+        match (self.chain, self.location, self.client) {
+            (Some(id), _, _) => Some((PrincipalKind::Chain, id)),
+            (_, Some(id), _) => Some((PrincipalKind::Location, id)),
+            (_, _, Some(id)) => Some((PrincipalKind::Client, id)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,9 @@ pub struct Config {
     pub desk: bool,
     /// Serve HTTPS with these PEM files instead of plain HTTP.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Demo mode (`serve --demo`): the demo principals, whose secrets are
+    /// public, authenticate only while it is on.
+    pub demo: bool,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
             desk: false,
             tls: None,
+            demo: false,
         }
     }
 }

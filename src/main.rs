@@ -7,7 +7,7 @@ use clap::Parser;
 
 use guestpass::admin::{self, AdminError};
 use guestpass::app::Application;
-use guestpass::cli::{AdminCommand, Cli, Command, ServeArgs};
+use guestpass::cli::{AdminCommand, Cli, Command, PrincipalTarget, ServeArgs};
 use guestpass::domain::PrincipalKind;
 use guestpass::store::{migrate, Store};
 
@@ -70,9 +70,17 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// How long an `admin` or `prune` operation may take.
+const ONE_SHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn open_store(database_url: &str) -> Result<Store, String> {
     let mut config = guestpass::config::Config::new(database_url);
     config.store.min_idle = 0;
+    // No client waits on a one-shot command, and a large prune batch or a
+    // chain removed with all its passes is one long transaction: the
+    // server's few seconds (a PostgreSQL statement timeout and a deadline)
+    // would cut it off.
+    config.store.pool_timeout = ONE_SHOT_TIMEOUT;
     Store::open(&config.store).map_err(|e| e.to_string())
 }
 
@@ -122,7 +130,30 @@ async fn admin_command(store: &Store, command: AdminCommand) -> Result<String, A
             };
             admin::rotate_secret(store, kind, &id, secret).await
         }
+        AdminCommand::List { format } => admin::list(store, format).await,
+        AdminCommand::Disable(target) => {
+            let (kind, id) = target_of(target)?;
+            admin::set_disabled(store, kind, &id, true).await
+        }
+        AdminCommand::Enable(target) => {
+            let (kind, id) = target_of(target)?;
+            admin::set_disabled(store, kind, &id, false).await
+        }
+        AdminCommand::Remove {
+            target,
+            with_passes,
+        } => {
+            let (kind, id) = target_of(target)?;
+            admin::remove(store, kind, &id, with_passes).await
+        }
     }
+}
+
+fn target_of(target: PrincipalTarget) -> Result<(PrincipalKind, String), AdminError> {
+    // clap's required group guarantees one of the three.
+    target
+        .kind_and_id()
+        .ok_or_else(|| AdminError::Invalid("name --chain, --location or --client".into()))
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {

@@ -30,7 +30,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: &Config, store: Store) -> Self {
         Self {
-            auth: Authenticator::new(config.auth_levels, store.clone(), config.credential_cache),
+            auth: Authenticator::new(
+                config.auth_levels,
+                store.clone(),
+                config.credential_cache,
+                config.demo,
+            ),
             store,
             readiness: tokio::sync::Mutex::new(None),
             rate_limit: RateLimit::with_clock(

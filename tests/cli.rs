@@ -162,7 +162,7 @@ async fn re_adding_an_existing_id_fails_and_leaves_the_old_secret_working() {
             "--id",
             "chain-1",
             "--secret",
-            "another-secret-0123456789",
+            "L50m8E6WoCu1zhInQXiBIw1Za5EdL3KEbOlJhkKp",
         ],
     );
     assert_fails(&chosen, &["chain-1", "exists"]);
@@ -179,7 +179,7 @@ async fn re_adding_an_existing_id_fails_and_leaves_the_old_secret_working() {
         &server,
         &[
             ("X-Chain-ID", "chain-1"),
-            ("X-Chain-Secret", "another-secret-0123456789"),
+            ("X-Chain-Secret", "L50m8E6WoCu1zhInQXiBIw1Za5EdL3KEbOlJhkKp"),
         ],
     )
     .await;
@@ -285,7 +285,7 @@ async fn rotate_secret_prints_a_new_secret_and_only_the_new_one_works() {
     );
 
     // A chosen secret is printed as given.
-    let chosen = "chosen-secret-0123456789-abcdefgh";
+    let chosen = "9JLShScFw9muhuosw71ETIzcHxHELIBciDVZsHrR";
     let run = admin(
         &db,
         &["rotate-secret", "--chain", "chain-1", "--secret", chosen],
@@ -312,8 +312,11 @@ fn rotating_the_secret_of_an_unknown_id_fails() {
     assert_eq!(run.stdout, "");
 }
 
+/// 40 random letters and digits: well over 128 bits.
+const STRONG: &str = "t7Kq2ZpX9mVbR4wLc8NfJ3hYd6GsE1uAoQiT5eWk";
+
 #[actix_web::test]
-async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
+async fn a_chosen_secret_with_less_than_128_bits_is_refused() {
     let db = new_db();
     let run = admin(
         &db,
@@ -327,19 +330,10 @@ async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
     );
     assert_fails(&run, &["secret"]);
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM chains"), 0);
-    // 16 is enough, and is printed back as the secret.
-    let run = admin(
-        &db,
-        &[
-            "add-chain",
-            "--id",
-            "chain-1",
-            "--secret",
-            "sixteen-chars-xy",
-        ],
-    );
+    // A strong one is enough, and is printed back as the secret.
+    let run = admin(&db, &["add-chain", "--id", "chain-1", "--secret", STRONG]);
     assert!(run.success, "{}", run.stderr);
-    assert_eq!(run.stdout, "sixteen-chars-xy\n");
+    assert_eq!(run.stdout, format!("{STRONG}\n"));
     // Rotating to a short secret is refused and keeps the old one.
     let run = admin(
         &db,
@@ -349,13 +343,67 @@ async fn a_chosen_secret_shorter_than_16_characters_is_refused() {
     let server = serve(&db, "chain").await;
     let status = status_with(
         &server,
-        &[
-            ("X-Chain-ID", "chain-1"),
-            ("X-Chain-Secret", "sixteen-chars-xy"),
-        ],
+        &[("X-Chain-ID", "chain-1"), ("X-Chain-Secret", STRONG)],
     )
     .await;
     assert_eq!(status, 200);
+}
+
+#[test]
+fn weak_chosen_secrets_are_refused_saying_what_is_needed() {
+    let db = new_db();
+    secret_of(&admin(&db, &["add-chain", "--id", "chain-1"]));
+    for weak in [
+        "aaaaaaaaaaaaaaaa",
+        "passwordpassword",
+        "chain-a-secret-0123456789",
+        "sixteen-chars-xy",
+    ] {
+        for args in [
+            vec!["add-chain", "--id", "chain-2", "--secret", weak],
+            vec![
+                "add-location",
+                "--chain",
+                "chain-1",
+                "--id",
+                "loc-1",
+                "--secret",
+                weak,
+            ],
+            vec!["add-client", "--id", "partner", "--secret", weak],
+            vec!["rotate-secret", "--chain", "chain-1", "--secret", weak],
+        ] {
+            let run = admin(&db, &args);
+            assert_fails(&run, &["128 bits", "entropy", "--secret"]);
+            assert!(!run.stderr.contains(weak), "{args:?}: {}", run.stderr);
+        }
+    }
+    // From the environment too.
+    let run = Command::new(env!("CARGO_BIN_EXE_guestpass"))
+        .args([
+            "admin",
+            "--database-url",
+            &db.url,
+            "add-client",
+            "--id",
+            "partner",
+        ])
+        .env("GUESTPASS_SECRET", "passwordpassword")
+        .output()
+        .expect("run guestpass");
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("128 bits"));
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM chains"), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM locations"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM clients"), 0);
+    // 32 random hex characters and 40 random letters and digits pass.
+    for (id, strong) in [
+        ("hex", "3f9a1c0e7b2d4f8a9c6e1b3d5a7f0c2e"),
+        ("alnum", STRONG),
+    ] {
+        let run = admin(&db, &["add-client", "--id", id, "--secret", strong]);
+        assert_eq!(secret_of(&run), strong);
+    }
 }
 
 #[test]
@@ -548,4 +596,209 @@ async fn secrets_printed_by_admin_work_against_the_server() {
         let wrong_secret = [wrong, (headers[1].0, "not-the-secret-0123456789")];
         assert_eq!(status_with(&server, &wrong_secret).await, 401, "{levels}");
     }
+}
+
+#[actix_web::test]
+async fn disable_enable_and_remove_from_the_command_line() {
+    let db = new_db();
+    let [old, ..] = with_passes(&db);
+    let chain = secret_of(&admin(&db, &["add-chain", "--id", "chain-2"]));
+    let client = secret_of(&admin(&db, &["add-client", "--id", "partner"]));
+
+    let run = admin(&db, &["disable", "--chain", "chain-2"]);
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(run.stdout, "chain 'chain-2' disabled\n");
+    let server = serve(&db, "chain").await;
+    let headers = [
+        ("X-Chain-ID", "chain-2"),
+        ("X-Chain-Secret", chain.as_str()),
+    ];
+    assert_eq!(status_with(&server, &headers).await, 401);
+    let run = admin(&db, &["enable", "--chain", "chain-2"]);
+    assert_eq!(run.stdout, "chain 'chain-2' enabled\n");
+    assert_eq!(status_with(&server, &headers).await, 200);
+
+    // Exactly one target, and it must exist.
+    for args in [
+        vec!["disable"],
+        vec!["disable", "--chain", "chain-2", "--client", "partner"],
+        vec!["remove", "--location"],
+    ] {
+        let run = admin(&db, &args);
+        assert!(!run.success, "{args:?}");
+        assert_eq!(run.stdout, "");
+    }
+    assert_fails(
+        &admin(&db, &["enable", "--client", "nobody"]),
+        &["nobody", "does not exist"],
+    );
+
+    // A chain with passes goes only with --with-passes, and then with everything.
+    let run = admin(&db, &["remove", "--chain", "chain-1"]);
+    assert_fails(&run, &["chain-1", "4 guest passes", "--with-passes"]);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM guest_passes"), 4);
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM locations"), 1);
+    let run = admin(&db, &["remove", "--location", "loc-1"]);
+    assert_fails(&run, &["loc-1", "--with-passes"]);
+    let run = admin(&db, &["remove", "--chain", "chain-1", "--with-passes"]);
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "removed chain 'chain-1' with 1 location, 4 guest passes, 2 check-ins\n"
+    );
+    assert!(!pass_ids(&db).contains(&old.to_owned()));
+    for table in ["guest_passes", "checkins", "locations"] {
+        assert_eq!(count(&db, &format!("SELECT COUNT(*) AS n FROM {table}")), 0);
+    }
+    let run = admin(&db, &["remove", "--client", "partner"]);
+    assert_eq!(run.stdout, "removed client 'partner'\n");
+    let server = serve(&db, "client").await;
+    let headers = [("X-Client-Secret", client.as_str())];
+    assert_eq!(status_with(&server, &headers).await, 401);
+}
+
+#[test]
+fn admin_list_prints_a_table_or_json_and_never_a_secret() {
+    let db = new_db();
+    let chain = secret_of(&admin(
+        &db,
+        &["add-chain", "--id", "fitx", "--name", "FitX Gyms"],
+    ));
+    let location = secret_of(&admin(
+        &db,
+        &["add-location", "--chain", "fitx", "--id", "berlin-mitte"],
+    ));
+    let client = secret_of(&admin(&db, &["add-client", "--id", "egym"]));
+    assert!(admin(&db, &["disable", "--location", "berlin-mitte"]).success);
+
+    let run = admin(&db, &["list"]);
+    assert!(run.success, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        words(lines[0]),
+        ["KIND", "ID", "NAME", "CHAIN", "CREATED", "STATUS"]
+    );
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        words(lines[1]),
+        ["chain", "fitx", "FitX", "Gyms", "-", &today, "active"]
+    );
+    assert_eq!(
+        words(lines[2]),
+        [
+            "location",
+            "berlin-mitte",
+            "berlin-mitte",
+            "fitx",
+            &today,
+            "disabled",
+            "since",
+            &today
+        ]
+    );
+    assert_eq!(
+        words(lines[3]),
+        ["client", "egym", "-", "-", &today, "active"]
+    );
+    // Columns line up: every row's id starts where the header's ID does.
+    let at = lines[0].find("ID").unwrap_or_default();
+    for line in &lines[1..] {
+        assert_eq!(line.as_bytes()[at - 1], b' ', "{line}");
+        assert_ne!(line.as_bytes()[at], b' ', "{line}");
+    }
+
+    let run = admin(&db, &["list", "--format", "json"]);
+    assert!(run.success, "{}", run.stderr);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(list["chains"][0]["name"], "FitX Gyms");
+    assert_eq!(list["locations"][0]["chainId"], "fitx");
+    assert_eq!(list["locations"][0]["disabled"], true);
+    assert_eq!(list["clients"][0]["id"], "egym");
+    assert_eq!(list["clients"][0]["demo"], false);
+    for secret in [&chain, &location, &client] {
+        assert!(!run.stdout.contains(secret.as_str()));
+    }
+    assert!(!run.stdout.contains("secret"), "{}", run.stdout);
+}
+
+/// `count` expired passes at loc-1 straight into the table (ids and codes
+/// from `first`), every tenth with a check-in.
+fn expired_passes(db: &Db, first: i64, count: i64) {
+    let ended = epoch_now() - 40 * 86_400;
+    let last = first + count - 1;
+    let (numbers, code) = match db.backend {
+        Backend::Sqlite => (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i < {last}) "
+            ),
+            "printf('B%09d', i)",
+        ),
+        Backend::Postgres => (
+            format!("WITH n(i) AS (SELECT generate_series({first}, {last})) "),
+            "'B' || lpad(i::text, 9, '0')",
+        ),
+    };
+    db.sql(&format!(
+        "{numbers} \
+         INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
+         email_key, valid_from, valid_until, checkin_code, created_at) \
+         SELECT 'bulk-' || i, 'chain-1', 'loc-1', 'Jane', 'Doe', 'bulk-' || i || '@example.com', \
+         'bulk-' || i || '@example.com', {ended} - 86400, {ended}, {code}, {ended} - 86400 FROM n; \
+         INSERT INTO checkins (id, guest_pass_id, location_id, checked_in_at) \
+         SELECT 'visit-' || id, id, 'loc-1', {ended} - 3600 FROM guest_passes \
+         WHERE id LIKE 'bulk-%' AND CAST(substr(id, 6) AS INTEGER) % 10 = 0;"
+    ));
+}
+
+/// Prunes 45,000 expired passes in batches of 40,000 (more values than
+/// SQLite binds in one statement), then 100,001 in batches of 100,000 (the
+/// largest the command line accepts); the fixture's recent, active and
+/// upcoming passes stay.
+fn prune_large_batches(db: &Db) {
+    let [_old, recent, active, upcoming] = with_passes(db);
+    let others = || {
+        count(
+            db,
+            "SELECT COUNT(*) AS n FROM guest_passes WHERE id NOT LIKE 'bulk-%'",
+        )
+    };
+    expired_passes(db, 0, 45_000);
+    let run = prune(db, &["--expired-before", "30", "--batch-size", "40000"]);
+    assert_eq!(first_number(&run.stdout), Some(45_001), "{}", run.stdout);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM guest_passes"), 3);
+    assert_eq!(others(), 3);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM checkins"), 1);
+
+    expired_passes(db, 100_000, 100_001);
+    let run = prune(db, &["--expired-before", "30", "--batch-size", "100000"]);
+    assert_eq!(first_number(&run.stdout), Some(100_001), "{}", run.stdout);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM guest_passes"), 3);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM checkins"), 1);
+    for id in [recent, active, upcoming] {
+        let n = count(
+            db,
+            &format!("SELECT COUNT(*) AS n FROM guest_passes WHERE id = '{id}'"),
+        );
+        assert_eq!(n, 1, "{id}");
+    }
+}
+
+#[test]
+fn prune_runs_batches_larger_than_sqlite_can_bind() {
+    prune_large_batches(&new_db());
+}
+
+#[test]
+fn prune_runs_the_largest_batches_on_postgres_too() {
+    if common::postgres_url().is_none() {
+        eprintln!("skipped: GUESTPASS_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    prune_large_batches(&TestDatabase::new(Backend::Postgres));
 }

@@ -135,6 +135,8 @@ async fn start_desk_with_levels(desk: bool, levels: &str) -> Desk {
     let app = common::serve(db, |config| {
         config.desk = desk;
         config.auth_levels = levels;
+        // The demo principals authenticate only in demo mode.
+        config.demo = true;
     })
     .await;
     let app_port = app.port();
@@ -146,7 +148,7 @@ async fn start_desk_with_levels(desk: bool, levels: &str) -> Desk {
         SECOND_LOCATION,
         None,
         Some(admin::DEMO_CHAIN_ID.into()),
-        Some("demo-annex-secret-not-for-production".into()),
+        Some("pYAnWV73KLVbYVPNWip195Z226Quwn8ZzwtTv49E".into()),
     )
     .await
     .expect("second location");

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_guestpass");
-const SECRET: &str = "shutdown-chain-secret-0123";
+const SECRET: &str = "oVaQDSUq1U9fOItGKwxhg7VvnI956GcZ8wrt1AFl";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -70,18 +70,23 @@ pub struct Authenticator {
     /// value instead of allocating a key; rows are shared, not copied.
     cache: [RwLock<CredentialCache>; 3],
     clients: RwLock<Option<(Instant, Arc<Vec<CredentialRow>>)>>,
+    /// Serving with `--demo`: only then do the demo principals (whose
+    /// secrets are public) authenticate; otherwise the store reads them as
+    /// absent, so they answer exactly like unknown ids.
+    demo: bool,
 }
 
 impl Authenticator {
     /// `ttl` bounds how long a rotated or removed secret keeps working; zero
-    /// turns the cache off.
-    pub fn new(levels: AuthLevels, store: Store, ttl: Duration) -> Self {
+    /// turns the cache off. `demo`: whether demo principals authenticate.
+    pub fn new(levels: AuthLevels, store: Store, ttl: Duration, demo: bool) -> Self {
         Self {
             levels,
             store,
             ttl,
             cache: Default::default(),
             clients: RwLock::new(None),
+            demo,
         }
     }
 
@@ -237,7 +242,7 @@ impl Authenticator {
         }
         let row = self
             .store
-            .credential(kind, id.to_owned())
+            .credential(kind, id.to_owned(), self.demo)
             .await?
             .map(Arc::new);
         if let (Some(row), false) = (&row, self.ttl.is_zero()) {
@@ -262,7 +267,7 @@ impl Authenticator {
                 }
             }
         }
-        let rows = Arc::new(self.store.client_credentials().await?);
+        let rows = Arc::new(self.store.client_credentials(self.demo).await?);
         if let Ok(mut cached) = self.clients.write() {
             *cached = Some((Instant::now(), rows.clone()));
         }

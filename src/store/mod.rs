@@ -36,12 +36,29 @@ use crate::domain::{
 pub use error::StoreError;
 pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
 use pool::Manager;
-use rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal};
+use rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal, PrincipalRow};
 use seams::Seams;
 
 pub enum CreateOutcome {
     Created(Box<GuestPassRow>),
     AlreadyCreated,
+}
+
+/// What `remove_principal` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoveOutcome {
+    Removed(Removed),
+    /// Nothing was removed: the chain or location still has this many
+    /// passes, and removing them too was not asked for.
+    HasPasses(i64),
+}
+
+/// What went with a removed principal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub passes: usize,
+    pub checkins: usize,
+    pub locations: usize,
 }
 
 pub enum CheckinOutcome {
@@ -299,16 +316,25 @@ impl Store {
         }
     }
 
+    /// The credential of an enabled principal; demo principals count only
+    /// in `demo_mode` (otherwise they read as absent, like disabled ones).
     pub async fn credential(
         &self,
         kind: PrincipalKind,
         id: String,
+        demo_mode: bool,
     ) -> Result<Option<CredentialRow>, StoreError> {
-        reading!(self, |conn, q| q::find_credential(conn, kind, &id))
+        reading!(self, |conn, q| q::find_credential(
+            conn, kind, &id, demo_mode
+        ))
     }
 
-    pub async fn client_credentials(&self) -> Result<Vec<CredentialRow>, StoreError> {
-        reading!(self, |conn, q| q::client_credentials(conn))
+    /// Every enabled client; demo ones only in `demo_mode`.
+    pub async fn client_credentials(
+        &self,
+        demo_mode: bool,
+    ) -> Result<Vec<CredentialRow>, StoreError> {
+        reading!(self, |conn, q| q::client_credentials(conn, demo_mode))
     }
 
     pub async fn find_location(&self, id: String) -> Result<Option<Location>, StoreError> {
@@ -422,5 +448,52 @@ impl Store {
     /// Refreshes the planner's statistics after a bulk load, where that helps.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         writing!(self, |conn, q| q::analyze(conn))
+    }
+}
+
+/// Principals for `admin list`, `disable`, `enable` and `remove`.
+impl Store {
+    /// Every chain, location and client (chains, then locations, then
+    /// clients, each by id).
+    pub async fn list_principals(&self) -> Result<Vec<PrincipalRow>, StoreError> {
+        reading!(self, |conn, q| q::list_principals(conn))
+    }
+
+    /// Whether `id` names a principal of `kind`, enabled or not.
+    pub async fn principal_exists(
+        &self,
+        kind: PrincipalKind,
+        id: String,
+    ) -> Result<bool, StoreError> {
+        reading!(self, |conn, q| q::principal_exists(conn, kind, &id))
+    }
+
+    /// Disables (`disable`) or enables a principal; `false` when it already
+    /// was. `NotFound` when there is no such principal.
+    pub async fn set_disabled(
+        &self,
+        kind: PrincipalKind,
+        id: String,
+        disable: bool,
+    ) -> Result<bool, StoreError> {
+        let at = disable.then(UtcTimestamp::now);
+        writing!(self, |conn, q| q::set_disabled(conn, kind, &id, at))
+    }
+
+    /// Deletes a principal in one transaction (a chain with its locations);
+    /// one that still has passes only `with_passes`. `NotFound` when there
+    /// is no such principal.
+    pub async fn remove_principal(
+        &self,
+        kind: PrincipalKind,
+        id: String,
+        with_passes: bool,
+    ) -> Result<RemoveOutcome, StoreError> {
+        transaction!(self, |conn, q| q::remove_principal(
+            conn,
+            kind,
+            &id,
+            with_passes
+        ))
     }
 }

@@ -11,10 +11,10 @@ use crate::domain::{
     checkin, CheckinCode, CheckinId, GuestPassStatus, Location, LocationId, PrincipalKind, Scope,
     SearchFilter, UserId, UtcTimestamp,
 };
-use crate::store::rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal};
+use crate::store::rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal, PrincipalRow};
 use crate::store::schema::{chains, checkins, clients, guest_passes, locations};
 use crate::store::seams::{self, Reached, Seams};
-use crate::store::{CheckinOutcome, CreateOutcome};
+use crate::store::{CheckinOutcome, CreateOutcome, RemoveOutcome, Removed};
 
 type PassQuery<'a> = guest_passes::BoxedQuery<'a, Db>;
 
@@ -28,26 +28,41 @@ pub fn ping(conn: &mut Conn) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The credential of an enabled principal; disabled ones, and demo ones
+/// unless `demo_mode`, read as absent. A location of a disabled or demo
+/// chain counts as disabled or demo itself.
 pub fn find_credential(
     conn: &mut Conn,
     kind: PrincipalKind,
     id: &str,
+    demo_mode: bool,
 ) -> QueryResult<Option<CredentialRow>> {
+    // `demo = false OR demo = demo_mode`: one statement shape for both modes,
+    // so diesel caches one prepared statement.
     let row = match kind {
         PrincipalKind::Client => clients::table
             .find(id)
+            .filter(clients::disabled_at.is_null())
+            .filter(clients::demo.eq(false).or(clients::demo.eq(demo_mode)))
             .select((clients::id, clients::secret_salt, clients::secret_hash))
             .get_result::<(String, String, String)>(conn)
             .optional()?
             .map(|(id, salt, hash)| (id, None, salt, hash)),
         PrincipalKind::Chain => chains::table
             .find(id)
+            .filter(chains::disabled_at.is_null())
+            .filter(chains::demo.eq(false).or(chains::demo.eq(demo_mode)))
             .select((chains::id, chains::secret_salt, chains::secret_hash))
             .get_result::<(String, String, String)>(conn)
             .optional()?
             .map(|(id, salt, hash)| (id, None, salt, hash)),
         PrincipalKind::Location => locations::table
-            .find(id)
+            .inner_join(chains::table)
+            .filter(locations::id.eq(id))
+            .filter(locations::disabled_at.is_null())
+            .filter(chains::disabled_at.is_null())
+            .filter(locations::demo.eq(false).or(locations::demo.eq(demo_mode)))
+            .filter(chains::demo.eq(false).or(chains::demo.eq(demo_mode)))
             .select((
                 locations::id,
                 locations::chain_id,
@@ -68,8 +83,12 @@ pub fn find_credential(
     )
 }
 
-pub fn client_credentials(conn: &mut Conn) -> QueryResult<Vec<CredentialRow>> {
+/// Every enabled client (demo ones only in `demo_mode`), for a request
+/// that sends a client secret without its id.
+pub fn client_credentials(conn: &mut Conn, demo_mode: bool) -> QueryResult<Vec<CredentialRow>> {
     let rows = clients::table
+        .filter(clients::disabled_at.is_null())
+        .filter(clients::demo.eq(false).or(clients::demo.eq(demo_mode)))
         .select((clients::id, clients::secret_salt, clients::secret_hash))
         .order(clients::id)
         .load::<(String, String, String)>(conn)?;
@@ -325,19 +344,29 @@ pub fn list_checkins(
 
 /// Deletes up to `batch` passes (and their check-ins) whose period ended
 /// before `before`; returns how many. Check-ins go first so the delete does
-/// not depend on foreign-key cascades being enabled.
+/// not depend on foreign-key cascades being enabled. The batch is chosen by
+/// a subquery, not by binding its ids, so any batch size works (SQLite
+/// allows 32,766 bound values a statement). Both statements choose the same
+/// passes on SQLite, whose single writer lets nothing in between. On
+/// PostgreSQL a concurrent write (a cancel) can change which of the passes
+/// that ended at the same second the second statement chooses: the
+/// check-ins of a pass chosen only by the second go by the foreign key's
+/// cascade, and a pass chosen only by the first has lost its check-ins but
+/// is prunable, so the next batch takes it. Its own transaction, also on
+/// SQLite's writer, so a failure leaves nothing half-deleted.
 pub fn prune_batch(conn: &mut Conn, before: UtcTimestamp, batch: i64) -> QueryResult<usize> {
-    let ids: Vec<String> = guest_passes::table
-        .filter(guest_passes::valid_until.lt(before))
-        .select(guest_passes::id)
-        .order(guest_passes::valid_until.asc())
-        .limit(batch)
-        .load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    diesel::delete(checkins::table.filter(checkins::guest_pass_id.eq_any(&ids))).execute(conn)?;
-    diesel::delete(guest_passes::table.filter(guest_passes::id.eq_any(&ids))).execute(conn)
+    // An alias: diesel refuses a subquery on the table a DELETE targets.
+    // The caller runs both deletes in one transaction (`transaction!`).
+    let chosen_passes = diesel::alias!(guest_passes as chosen);
+    let chosen = || {
+        chosen_passes
+            .filter(chosen_passes.field(guest_passes::valid_until).lt(before))
+            .select(chosen_passes.field(guest_passes::id))
+            .order(chosen_passes.field(guest_passes::valid_until).asc())
+            .limit(batch)
+    };
+    diesel::delete(checkins::table.filter(checkins::guest_pass_id.eq_any(chosen()))).execute(conn)?;
+    diesel::delete(guest_passes::table.filter(guest_passes::id.eq_any(chosen()))).execute(conn)
 }
 
 pub fn count_prunable(conn: &mut Conn, before: UtcTimestamp) -> QueryResult<i64> {
@@ -359,6 +388,7 @@ pub fn insert_principal(
                 clients::secret_salt.eq(&p.secret_salt),
                 clients::secret_hash.eq(&p.secret_hash),
                 clients::created_at.eq(p.created_at),
+                clients::demo.eq(p.demo),
             ))
             .execute(conn),
         PrincipalKind::Chain => diesel::insert_into(chains::table)
@@ -368,6 +398,7 @@ pub fn insert_principal(
                 chains::secret_salt.eq(&p.secret_salt),
                 chains::secret_hash.eq(&p.secret_hash),
                 chains::created_at.eq(p.created_at),
+                chains::demo.eq(p.demo),
             ))
             .execute(conn),
         PrincipalKind::Location => diesel::insert_into(locations::table)
@@ -378,6 +409,7 @@ pub fn insert_principal(
                 locations::secret_salt.eq(&p.secret_salt),
                 locations::secret_hash.eq(&p.secret_hash),
                 locations::created_at.eq(p.created_at),
+                locations::demo.eq(p.demo),
             ))
             .execute(conn),
     }
@@ -425,4 +457,195 @@ pub fn analyze(conn: &mut Conn) -> QueryResult<()> {
         Some(sql) => diesel::connection::SimpleConnection::batch_execute(conn, sql),
         None => Ok(()),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Principals for `admin list`, `disable`, `enable` and `remove`.
+
+/// Runs `$body` with `$t` bound to the schema module of `$kind`'s table; the
+/// three tables share the column names used here.
+macro_rules! on_principal_table {
+    ($kind:expr, |$t:ident| $body:expr) => {
+        match $kind {
+            PrincipalKind::Client => {
+                use crate::store::schema::clients as $t;
+                $body
+            }
+            PrincipalKind::Chain => {
+                use crate::store::schema::chains as $t;
+                $body
+            }
+            PrincipalKind::Location => {
+                use crate::store::schema::locations as $t;
+                $body
+            }
+        }
+    };
+}
+
+type PrincipalTuple = (
+    String,
+    Option<String>,
+    Option<String>,
+    UtcTimestamp,
+    Option<UtcTimestamp>,
+    bool,
+);
+
+fn principal_row(kind: PrincipalKind, row: PrincipalTuple) -> PrincipalRow {
+    let (id, name, chain_id, created_at, disabled_at, demo) = row;
+    PrincipalRow {
+        kind,
+        id,
+        name,
+        chain_id,
+        created_at,
+        disabled_at,
+        demo,
+    }
+}
+
+/// Every chain, location and client, each kind ordered by id.
+pub fn list_principals(conn: &mut Conn) -> QueryResult<Vec<PrincipalRow>> {
+    let chains = chains::table
+        .select((
+            chains::id,
+            chains::name,
+            chains::created_at,
+            chains::disabled_at,
+            chains::demo,
+        ))
+        .order(chains::id)
+        .load::<(String, String, UtcTimestamp, Option<UtcTimestamp>, bool)>(conn)?;
+    let locations = locations::table
+        .select((
+            locations::id,
+            locations::name.nullable(),
+            locations::chain_id.nullable(),
+            locations::created_at,
+            locations::disabled_at,
+            locations::demo,
+        ))
+        .order(locations::id)
+        .load::<PrincipalTuple>(conn)?;
+    let clients = clients::table
+        .select((
+            clients::id,
+            clients::created_at,
+            clients::disabled_at,
+            clients::demo,
+        ))
+        .order(clients::id)
+        .load::<(String, UtcTimestamp, Option<UtcTimestamp>, bool)>(conn)?;
+    let chains = chains
+        .into_iter()
+        .map(|(id, name, created, disabled, demo)| {
+            principal_row(
+                PrincipalKind::Chain,
+                (id, Some(name), None, created, disabled, demo),
+            )
+        });
+    let locations = locations
+        .into_iter()
+        .map(|row| principal_row(PrincipalKind::Location, row));
+    let clients = clients.into_iter().map(|(id, created, disabled, demo)| {
+        principal_row(PrincipalKind::Client, (id, None, None, created, disabled, demo))
+    });
+    Ok(chains.chain(locations).chain(clients).collect())
+}
+
+/// Whether `id` names a principal of `kind`, enabled or not.
+pub fn principal_exists(conn: &mut Conn, kind: PrincipalKind, id: &str) -> QueryResult<bool> {
+    on_principal_table!(kind, |t| diesel::select(exists(t::table.find(id))).get_result(conn))
+}
+
+/// Disables (`Some(now)`) or enables (`None`) a principal; `false` when it
+/// already was, keeping the time it was first disabled. `NotFound` when
+/// there is no such principal.
+pub fn set_disabled(
+    conn: &mut Conn,
+    kind: PrincipalKind,
+    id: &str,
+    at: Option<UtcTimestamp>,
+) -> QueryResult<bool> {
+    let changed = on_principal_table!(kind, |t| match at {
+        Some(now) => diesel::update(t::table.find(id).filter(t::disabled_at.is_null()))
+            .set(t::disabled_at.eq(now))
+            .execute(conn)?,
+        None => diesel::update(t::table.find(id).filter(t::disabled_at.is_not_null()))
+            .set(t::disabled_at.eq(None::<UtcTimestamp>))
+            .execute(conn)?,
+    });
+    if changed > 0 {
+        return Ok(true);
+    }
+    if principal_exists(conn, kind, id)? {
+        Ok(false)
+    } else {
+        Err(DieselError::NotFound)
+    }
+}
+
+/// Deletes a principal, in one transaction. A chain goes with its
+/// locations; a chain or location that still has passes only with
+/// `with_passes`, and then with those passes and their check-ins.
+/// `NotFound` when there is no such principal.
+pub fn remove_principal(
+    conn: &mut Conn,
+    kind: PrincipalKind,
+    id: &str,
+    with_passes: bool,
+) -> QueryResult<RemoveOutcome> {
+    // The caller runs it as one transaction (`transaction!`; on SQLite a
+    // failing statement ends the writer's whole batch): a failure halfway
+    // leaves nothing deleted.
+    if !principal_exists(conn, kind, id)? {
+        return Err(DieselError::NotFound);
+    }
+    let passes: i64 = match kind {
+        PrincipalKind::Client => 0,
+        PrincipalKind::Chain => guest_passes::table
+            .filter(guest_passes::chain_id.eq(id))
+            .select(count_star())
+            .get_result(conn)?,
+        PrincipalKind::Location => guest_passes::table
+            .filter(guest_passes::location_id.eq(id))
+            .select(count_star())
+            .get_result(conn)?,
+    };
+    if passes > 0 && !with_passes {
+        return Ok(RemoveOutcome::HasPasses(passes));
+    }
+    let mut removed = Removed::default();
+    match kind {
+        PrincipalKind::Client => {}
+        PrincipalKind::Chain => {
+            let of_chain = guest_passes::table
+                .filter(guest_passes::chain_id.eq(id))
+                .select(guest_passes::id);
+            removed.checkins =
+                diesel::delete(checkins::table.filter(checkins::guest_pass_id.eq_any(of_chain)))
+                    .execute(conn)?;
+            removed.passes =
+                diesel::delete(guest_passes::table.filter(guest_passes::chain_id.eq(id)))
+                    .execute(conn)?;
+            removed.locations =
+                diesel::delete(locations::table.filter(locations::chain_id.eq(id)))
+                    .execute(conn)?;
+        }
+        PrincipalKind::Location => {
+            let at_location = guest_passes::table
+                .filter(guest_passes::location_id.eq(id))
+                .select(guest_passes::id);
+            removed.checkins = diesel::delete(
+                checkins::table.filter(checkins::guest_pass_id.eq_any(at_location)),
+            )
+            .execute(conn)?;
+            removed.passes =
+                diesel::delete(guest_passes::table.filter(guest_passes::location_id.eq(id)))
+                    .execute(conn)?;
+        }
+    }
+    on_principal_table!(kind, |t| diesel::delete(t::table.find(id)).execute(conn))?;
+    Ok(RemoveOutcome::Removed(removed))
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::{checkins, guest_passes};
 use crate::domain::{
     CheckinCode, CheckinId, Email, EmailKey, GuestPassId, GuestPassStatus, Location, LocationId,
-    NewGuestPass, PersonName, Phone, UserId, UtcTimestamp,
+    NewGuestPass, PersonName, Phone, PrincipalKind, UserId, UtcTimestamp,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -94,4 +94,21 @@ pub struct NewPrincipal {
     pub secret_salt: String,
     pub secret_hash: String,
     pub created_at: UtcTimestamp,
+    /// One of the demo's principals: it authenticates only in demo mode.
+    pub demo: bool,
+}
+
+/// A chain, location or client as `admin list` shows it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalRow {
+    pub kind: PrincipalKind,
+    pub id: String,
+    /// Clients have no name.
+    pub name: Option<String>,
+    /// The chain a location belongs to; `None` for chains and clients.
+    pub chain_id: Option<String>,
+    pub created_at: UtcTimestamp,
+    /// Set while the principal is disabled: it then authenticates as unknown.
+    pub disabled_at: Option<UtcTimestamp>,
+    pub demo: bool,
 }

@@ -7,6 +7,8 @@ diesel::table! {
         secret_salt -> Text,
         secret_hash -> Text,
         created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+        demo -> Bool,
     }
 }
 
@@ -18,6 +20,8 @@ diesel::table! {
         secret_salt -> Text,
         secret_hash -> Text,
         created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+        demo -> Bool,
     }
 }
 
@@ -27,6 +31,8 @@ diesel::table! {
         secret_salt -> Text,
         secret_hash -> Text,
         created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+        demo -> Bool,
     }
 }
 

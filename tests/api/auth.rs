@@ -871,18 +871,18 @@ async fn a_rotated_secret_takes_effect_at_once(backend: Backend) {
         app.store(),
         PrincipalKind::Chain,
         CHAIN_A,
-        Some("new-secret-0123456789".into()),
+        Some("1qsBX7Qm5S5vwD2F3bezGIiFUzW1Yi7NwoOhNzBo".into()),
     )
     .await
     .expect("rotate");
-    assert_eq!(new_secret, "new-secret-0123456789");
+    assert_eq!(new_secret, "1qsBX7Qm5S5vwD2F3bezGIiFUzW1Yi7NwoOhNzBo");
 
     probe(&app, &Creds::chain_a())
         .await
         .assert_unauthorized("chain", "X-Chain-Secret");
     let rotated = Creds::none()
         .with("X-Chain-ID", CHAIN_A)
-        .with("X-Chain-Secret", "new-secret-0123456789");
+        .with("X-Chain-Secret", "1qsBX7Qm5S5vwD2F3bezGIiFUzW1Yi7NwoOhNzBo");
     assert_ok(&probe(&app, &rotated).await, "after rotation");
     // Other chains are not affected.
     assert_ok(&probe(&app, &Creds::chain_b()).await, "chain B");

@@ -13,6 +13,7 @@ mod envelopes;
 mod hardening;
 mod instances;
 mod plans;
+mod principals;
 mod retrieve;
 mod search;
 mod service;
