@@ -802,3 +802,16 @@ fn prune_runs_the_largest_batches_on_postgres_too() {
     }
     prune_large_batches(&TestDatabase::new(Backend::Postgres));
 }
+
+#[test]
+fn an_in_memory_sqlite_database_is_refused_at_start_with_one_line() {
+    let run = guestpass(&[
+        "serve",
+        "--database-url",
+        ":memory:",
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    assert_fails(&run, &["in-memory", "file path"]);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}

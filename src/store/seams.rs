@@ -13,7 +13,9 @@ pub const CHECKIN_DECIDED: &str = "checkin.decided";
 /// Before a write transaction commits (SQLite: the group commit; PostgreSQL:
 /// each request's transaction).
 pub const BEFORE_COMMIT: &str = "commit.before";
-/// Inside a write, where its own work runs (SQLite: the writer thread).
+/// Inside a write, where its own work runs (SQLite: the writer thread). A
+/// failure here acts as SQLite's own I/O errors do: the statement fails and
+/// SQLite rolls the whole transaction back by itself.
 pub const WRITE_JOB: &str = "write.job";
 
 #[derive(Default)]
@@ -39,6 +41,8 @@ struct PointState {
     arrivals: usize,
     held: bool,
     fail: Option<(String, Times)>,
+    /// Fail the thread that arrives as number `n` (counting from the first).
+    fail_at: Option<(usize, String)>,
     panic: Option<Times>,
 }
 
@@ -79,6 +83,12 @@ impl Seams {
                 .changed
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        if let Some((n, detail)) = state.fail_at.clone() {
+            if state.arrivals == n {
+                state.fail_at = None;
+                return Reached::Fail(detail);
+            }
         }
         if let Some(times) = state.panic {
             if matches!(times, Times::Once) {
@@ -133,6 +143,12 @@ impl Seams {
         lock(&self.point(name)).fail = Some((detail.to_owned(), times));
     }
 
+    /// The thread that reaches `name` as arrival number `n` (the first
+    /// arrival since the point was armed is 1) fails there.
+    pub fn fail_on_arrival(&self, name: &'static str, n: usize, detail: &str) {
+        lock(&self.point(name)).fail_at = Some((n, detail.to_owned()));
+    }
+
     /// The next thread (or every thread) that reaches `name` panics there.
     pub fn panic(&self, name: &'static str, always: bool) {
         let times = if always { Times::Always } else { Times::Once };
@@ -145,6 +161,7 @@ impl Seams {
         let mut state = lock(&point);
         state.held = false;
         state.fail = None;
+        state.fail_at = None;
         state.panic = None;
         point.changed.notify_all();
     }

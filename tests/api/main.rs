@@ -10,6 +10,7 @@ mod checkins;
 mod create;
 mod dates;
 mod envelopes;
+mod faults;
 mod hardening;
 mod instances;
 mod plans;

@@ -274,6 +274,17 @@ impl TestDatabase {
         }
     }
 
+    /// A SQLite database at `path` (whose directory the caller owns).
+    pub fn at(backend: Backend, path: std::path::PathBuf) -> Self {
+        assert_eq!(backend, Backend::Sqlite, "a path names a SQLite database");
+        Self {
+            backend,
+            url: path.to_string_lossy().into_owned(),
+            _dir: None,
+            pg: None,
+        }
+    }
+
     /// Runs SQL straight against the database, e.g. to move a pass's
     /// period into the past without waiting for the clock.
     pub fn sql(&self, statement: &str) {
