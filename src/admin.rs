@@ -426,6 +426,21 @@ pub async fn remove(
     }
 }
 
+/// Deletes, batch by batch, idempotency keys stored more than `hours` hours
+/// ago; returns how many.
+pub async fn prune_keys(store: &Store, hours: u64, batch: i64) -> Result<u64, AdminError> {
+    let age = i64::try_from(hours.saturating_mul(3600)).unwrap_or(i64::MAX);
+    let before = UtcTimestamp::now().plus_seconds(-age);
+    let mut total = 0u64;
+    loop {
+        let deleted = store.delete_expired_keys(before, batch).await?;
+        total += deleted as u64;
+        if (deleted as i64) < batch {
+            return Ok(total);
+        }
+    }
+}
+
 /// Deletes, batch by batch, passes whose period ended more than `days` days
 /// ago, with their check-ins; returns how many (or would, with `dry_run`).
 pub async fn prune(store: &Store, days: u32, dry_run: bool, batch: i64) -> Result<u64, AdminError> {

@@ -27,6 +27,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -50,6 +51,7 @@ impl Application {
             Some(files) => Some(files.server_config().map_err(StartError::Tls)?),
             None => None,
         };
+        let state_for_housekeeping = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -76,6 +78,7 @@ impl Application {
             port,
             server,
             store,
+            state: state_for_housekeeping,
         })
     }
 
@@ -96,6 +99,7 @@ impl Application {
     /// timeout), then drop the pools. actix's own handling treats SIGINT as
     /// an immediate stop, so the signals are handled here instead.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = actix_web::rt::spawn(crate::housekeeping::run(self.state.clone()));
         let handle = self.server.handle();
         actix_web::rt::spawn(async move {
             if shutdown_signal().await {
@@ -103,7 +107,9 @@ impl Application {
                 handle.stop(true).await;
             }
         });
-        self.server.await
+        let served = self.server.await;
+        housekeeping.abort();
+        served
     }
 }
 

@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// A rotated secret keeps working at most this long.
     #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = defaults::CREDENTIAL_CACHE_SECS)]
     pub credential_cache_secs: u64,
+    /// How long an Idempotency-Key (and the answer stored with it) is kept, in hours.
+    #[arg(long, env = "GUESTPASS_IDEMPOTENCY_TTL_HOURS", default_value_t = defaults::IDEMPOTENCY_TTL_HOURS,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub idempotency_ttl_hours: u64,
     /// SQLite durability: full survives power loss, normal only a process crash.
     #[arg(
         long,
@@ -138,6 +142,7 @@ impl ServeArgs {
             config.workers = workers as usize;
         }
         config.credential_cache = Duration::from_secs(self.credential_cache_secs);
+        config.idempotency_ttl = Duration::from_secs(self.idempotency_ttl_hours * 3600);
         config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
         config.rate_limit = self.rate_limit;
         config.rate_burst = self.rate_burst;
@@ -272,4 +277,9 @@ pub struct PruneArgs {
     /// Passes deleted per transaction.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
     pub batch_size: i64,
+    /// Also delete Idempotency-Keys stored more than this many hours ago
+    /// (what the server's own expiry does, for servers that are not running).
+    #[arg(long, default_value_t = defaults::IDEMPOTENCY_TTL_HOURS,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub idempotency_ttl_hours: u64,
 }

@@ -28,6 +28,7 @@ pub mod defaults {
     pub const RATE_LIMIT: u32 = 100;
     pub const RATE_BURST: u32 = 200;
     pub const BODY_TIMEOUT_SECS: u64 = 10;
+    pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +53,8 @@ pub struct Config {
     pub rate_clock: RateClock,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// How long an idempotency key (and its answer) is kept.
+    pub idempotency_ttl: Duration,
     /// Serve the front desk web app at `/desk/`.
     pub desk: bool,
     /// Serve HTTPS with these PEM files instead of plain HTTP.
@@ -85,6 +88,7 @@ impl Config {
             rate_burst: defaults::RATE_BURST,
             rate_clock: RateClock::System,
             body_timeout: Duration::from_secs(defaults::BODY_TIMEOUT_SECS),
+            idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             desk: false,
             tls: None,
             demo: false,

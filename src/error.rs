@@ -31,6 +31,7 @@ pub enum Cause {
     MethodNotAllowed,
     GuestPassAlreadyCreated,
     CheckinFailed,
+    IdempotencyKeyReused,
     RateLimitsExceeded,
     InternalUnexpectedError,
     SystemUnavailable,
@@ -41,6 +42,8 @@ pub enum Cause {
 pub enum Unprocessable {
     GuestPassAlreadyCreated,
     CheckinFailed(CheckinFailure),
+    /// An `Idempotency-Key` sent again with another body (contract §8).
+    IdempotencyKeyReused,
 }
 
 /// A 422's `reason`: for a cause without sub-reasons, the cause itself.
@@ -56,6 +59,7 @@ impl Unprocessable {
         match self {
             Self::GuestPassAlreadyCreated => Cause::GuestPassAlreadyCreated,
             Self::CheckinFailed(_) => Cause::CheckinFailed,
+            Self::IdempotencyKeyReused => Cause::IdempotencyKeyReused,
         }
     }
 
@@ -83,6 +87,9 @@ impl Unprocessable {
             }
             Self::CheckinFailed(CheckinFailure::WrongLocation) => {
                 "Cannot check in: the guest pass is for another location"
+            }
+            Self::IdempotencyKeyReused => {
+                "This Idempotency-Key was already used with another request body"
             }
         }
     }
@@ -229,6 +236,26 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        response
+            .content_type("application/json")
+            .body(self.envelope_bytes())
+    }
+}
+
+impl ApiError {
+    /// The envelope, as the response body carries it (an idempotent replay
+    /// stores and sends exactly these bytes).
+    pub fn envelope_bytes(&self) -> Vec<u8> {
         let unauthorized;
         let envelope = match self {
             Self::BadRequest(errors) => Envelope {
@@ -275,17 +302,8 @@ impl ResponseError for ApiError {
                 ..Envelope::new("The database does not answer", Cause::SystemUnavailable)
             },
         };
-        let mut response = HttpResponse::build(self.status_code());
-        match self {
-            Self::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, allow.as_str()));
-            }
-            Self::RateLimited { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-            }
-            _ => {}
-        }
-        response.json(envelope)
+        // Serializing plain strings and enums cannot fail.
+        serde_json::to_vec(&envelope).unwrap_or_default()
     }
 }
 

@@ -9,6 +9,7 @@ pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod extract;
+mod housekeeping;
 pub mod logging;
 pub mod metrics;
 mod observe;

@@ -65,6 +65,15 @@ async fn run(command: Command) -> Result<(), String> {
                 "{verb} {n} guest passes that ended more than {} days ago",
                 args.expired_before
             );
+            if !args.dry_run {
+                let keys = admin::prune_keys(&store, args.idempotency_ttl_hours, args.batch_size)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "deleted {keys} idempotency keys older than {} hours",
+                    args.idempotency_ttl_hours
+                );
+            }
             Ok(())
         }
     }

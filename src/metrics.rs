@@ -28,6 +28,10 @@ struct Counters {
 #[derive(Default)]
 pub struct Metrics {
     counters: Mutex<Counters>,
+    /// Answers sent again for a known `Idempotency-Key`.
+    pub idempotent_replays: std::sync::atomic::AtomicU64,
+    /// Idempotency keys stored, as last counted by the housekeeping task.
+    pub idempotency_keys: std::sync::atomic::AtomicI64,
 }
 
 /// Gauges read at scrape time.
@@ -136,6 +140,24 @@ impl Metrics {
             "Operations answered 503 because the database did not answer in time.",
             "counter",
             gauges.db_stalls.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_idempotent_replays_total",
+            "Answers sent again for a known Idempotency-Key.",
+            "counter",
+            self.idempotent_replays
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_idempotency_keys",
+            "Idempotency keys stored (counted by the expiry sweep, about once a minute).",
+            "gauge",
+            self.idempotency_keys
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .to_string(),
         );
         if let Some((panics, restarts, queued)) = gauges.writer {
             gauge(

@@ -25,6 +25,8 @@ pub struct AppState {
     pub max_period_days: u32,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// How long an idempotency key is kept.
+    pub idempotency_ttl: Duration,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             base_path: config.base_path.clone(),
             max_period_days: config.max_period_days,
             body_timeout: config.body_timeout,
+            idempotency_ttl: config.idempotency_ttl,
         }
     }
 

@@ -34,6 +34,9 @@ const MAX_CACHED: usize = 100_000;
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub scope: Scope,
+    /// The narrowest principal authenticated, as `kind:id` (e.g.
+    /// `chain:fitx`): what idempotency keys belong to.
+    pub principal: String,
     /// `X-User-ID`, recorded as who created or cancelled a pass.
     pub user_id: Option<UserId>,
 }
@@ -114,8 +117,9 @@ impl Authenticator {
         missing.into_result()?;
 
         let mut scope = Scope::Deployment;
+        let mut principal = String::new();
         if self.levels.client {
-            self.verify_client(req).await?;
+            principal = format!("client:{}", self.verify_client(req).await?);
         }
         if self.levels.chain {
             let row = self
@@ -128,6 +132,7 @@ impl Authenticator {
                 )
                 .await?;
             scope = Scope::Chain(row.id.clone());
+            principal = format!("chain:{}", row.id);
         }
         if self.levels.location {
             let row = self
@@ -140,6 +145,7 @@ impl Authenticator {
                 )
                 .await?;
             scope = Scope::Location(row.id.clone());
+            principal = format!("location:{}", row.id);
         }
 
         let user_id = match req.headers().get(X_USER_ID).map(|v| v.to_str()) {
@@ -147,7 +153,11 @@ impl Authenticator {
             Some(Ok(v)) => Some(UserId::parse(v).map_err(|r| ApiError::bad_request(X_USER_ID, r))?),
             Some(Err(_)) => return Err(ApiError::bad_request(X_USER_ID, Reason::WrongFormat)),
         };
-        Ok(Identity { scope, user_id })
+        Ok(Identity {
+            scope,
+            principal,
+            user_id,
+        })
     }
 
     async fn verify(
@@ -183,7 +193,8 @@ impl Authenticator {
         }
     }
 
-    async fn verify_client(&self, req: &HttpRequest) -> Result<(), ApiError> {
+    /// The client whose secret the request carries; its id.
+    async fn verify_client(&self, req: &HttpRequest) -> Result<String, ApiError> {
         let level = AccessLevel::Client;
         let Header::Value(secret) = header(req, X_CLIENT_SECRET) else {
             return Err(unauthorized(level, X_CLIENT_SECRET));
@@ -191,11 +202,10 @@ impl Authenticator {
         match header(req, X_CLIENT_ID) {
             Header::Missing => {
                 let clients = self.clients().await?;
-                let known = clients
+                clients
                     .iter()
-                    .any(|c| secret::verify(secret, &c.secret_salt, &c.secret_hash));
-                known
-                    .then_some(())
+                    .find(|c| secret::verify(secret, &c.secret_salt, &c.secret_hash))
+                    .map(|c| c.id.clone())
                     .ok_or_else(|| unauthorized(level, X_CLIENT_SECRET))
             }
             Header::Invalid => Err(unauthorized(level, X_CLIENT_ID)),
@@ -205,7 +215,7 @@ impl Authenticator {
                     .await?
                     .ok_or_else(|| unauthorized(level, X_CLIENT_ID))?;
                 secret::verify(secret, &row.secret_salt, &row.secret_hash)
-                    .then_some(())
+                    .then(|| row.id.clone())
                     .ok_or_else(|| unauthorized(level, X_CLIENT_SECRET))
             }
         }

@@ -20,6 +20,19 @@ impl FieldErrors {
         parsed.map_err(|reason| self.add(parameter, reason)).ok()
     }
 
+    /// Keeps the value of `parsed`, or takes in every error it reports.
+    pub fn absorb<T>(&mut self, parsed: Result<T, FieldErrors>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(errors) => {
+                for (parameter, reason) in errors.0 {
+                    self.0.entry(parameter).or_insert(reason);
+                }
+                None
+            }
+        }
+    }
+
     pub fn single(parameter: &str, reason: Reason) -> Self {
         let mut errors = Self::default();
         errors.add(parameter, reason);

@@ -7,6 +7,7 @@ mod checkin_code;
 mod email;
 mod field_errors;
 mod guest_pass;
+mod idempotency;
 mod ids;
 pub mod period;
 mod phone;
@@ -24,6 +25,7 @@ pub use checkin_code::{
 pub use email::{normalize as email_key, Email, EmailKey};
 pub use field_errors::FieldErrors;
 pub use guest_pass::NewGuestPass;
+pub use idempotency::{request_hash, IdempotencyKey, KeyedOperation};
 pub use ids::{random_uuid, CheckinId, GuestPassId};
 pub use period::GuestPassPeriod;
 pub use phone::Phone;

@@ -12,8 +12,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::config::defaults::BODY_TIMEOUT_SECS;
-use crate::domain::Reason;
-use crate::error::ApiError;
+use crate::domain::{FieldErrors, Reason};
 use crate::state::AppState;
 
 /// The contract's body limit.
@@ -40,14 +39,14 @@ impl JsonBody {
     /// Reads the body within the configured body timeout: a client that
     /// trickles or stalls its upload gets `{"body": "wrongFormat"}` instead
     /// of holding a worker's slot.
-    pub async fn object(self) -> Result<Map<String, Value>, ApiError> {
+    pub async fn object(self) -> Result<Map<String, Value>, FieldErrors> {
         let req = &self.req;
         match req.mime_type() {
             Ok(Some(mime)) if mime.essence_str() == "application/json" => {}
             Ok(None) if req.headers().get("content-type").is_none() => {
-                return Err(ApiError::bad_request("Content-Type", Reason::Missing))
+                return Err(FieldErrors::single("Content-Type", Reason::Missing))
             }
-            _ => return Err(ApiError::bad_request("Content-Type", Reason::WrongFormat)),
+            _ => return Err(FieldErrors::single("Content-Type", Reason::WrongFormat)),
         }
         let declared = req
             .headers()
@@ -55,7 +54,7 @@ impl JsonBody {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(ApiError::bad_request("body", Reason::TooLarge));
+            return Err(FieldErrors::single("body", Reason::TooLarge));
         }
         let timeout = req
             .app_data::<web::Data<AppState>>()
@@ -65,21 +64,21 @@ impl JsonBody {
         let capacity = declared.unwrap_or(1024).min(MAX_BODY as u64) as usize;
         let body = tokio::time::timeout(timeout, collect(self.payload, capacity))
             .await
-            .map_err(|_| ApiError::bad_request("body", Reason::WrongFormat))??;
+            .map_err(|_| FieldErrors::single("body", Reason::WrongFormat))??;
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => Ok(map),
-            _ => Err(ApiError::bad_request("body", Reason::WrongFormat)),
+            _ => Err(FieldErrors::single("body", Reason::WrongFormat)),
         }
     }
 }
 
-async fn collect(mut payload: Payload, capacity: usize) -> Result<web::BytesMut, ApiError> {
+async fn collect(mut payload: Payload, capacity: usize) -> Result<web::BytesMut, FieldErrors> {
     let mut body = web::BytesMut::with_capacity(capacity);
     while let Some(chunk) = payload.next().await {
         // A broken or truncated upload is a body we could not read.
-        let chunk = chunk.map_err(|_| ApiError::bad_request("body", Reason::WrongFormat))?;
+        let chunk = chunk.map_err(|_| FieldErrors::single("body", Reason::WrongFormat))?;
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(ApiError::bad_request("body", Reason::TooLarge));
+            return Err(FieldErrors::single("body", Reason::TooLarge));
         }
         body.extend_from_slice(&chunk);
     }

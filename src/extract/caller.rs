@@ -15,6 +15,8 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct Caller {
     pub scope: Scope,
+    /// The narrowest principal authenticated, `kind:id`.
+    pub principal: String,
     /// `X-User-ID`, recorded as who created or cancelled a pass.
     pub user_id: Option<UserId>,
 }
@@ -34,6 +36,7 @@ impl FromRequest for Caller {
             state.rate_limit.check(&identity.scope)?;
             Ok(Caller {
                 scope: identity.scope,
+                principal: identity.principal,
                 user_id: identity.user_id,
             })
         })

@@ -1,17 +1,18 @@
 //! `createGuestPass`, `getGuestPass`, `searchGuestPasses`, `cancelGuestPass`.
 
-use actix_web::http::header;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::domain::{
-    CheckinCode, Email, GuestPassId, GuestPassStatus, LocationId, NewGuestPass, PersonName, Phone,
-    Scope, SearchFilter, UtcTimestamp,
+    CheckinCode, Email, FieldErrors, GuestPassId, GuestPassStatus, KeyedOperation::CreateGuestPass,
+    LocationId, NewGuestPass, PersonName, Phone, Scope, SearchFilter, UtcTimestamp,
 };
 use crate::error::{ApiError, Unprocessable};
 use crate::extract::{Caller, JsonBody};
+use crate::routes::idempotency;
 use crate::state::AppState;
-use crate::store::rows::GuestPassRow;
+use crate::store::rows::{GuestPassRow, StoredAnswer};
 use crate::store::CreateOutcome;
 
 /// A guest pass as the contract shows it; the status is computed for `now`.
@@ -55,24 +56,73 @@ impl GuestPassBody {
 
 pub async fn create(
     caller: Caller,
+    req: HttpRequest,
     body: JsonBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let now = UtcTimestamp::now();
-    let pass = NewGuestPass::parse(&body.object().await?, now, state.max_period_days)?;
+    let mut errors = FieldErrors::default();
+    let key = idempotency::key(&req, &mut errors);
+    let body = errors.absorb(body.object().await);
+    let pass = body
+        .as_ref()
+        .and_then(|b| errors.absorb(NewGuestPass::parse(b, now, state.max_period_days)));
+    let (Some(body), Some(pass), true) = (body, pass, errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let keyed = match key {
+        Some(key) => {
+            let keyed = idempotency::request(&caller, CreateGuestPass, key, &body, now, &state);
+            if let Some(replay) = idempotency::replay(&state, &keyed).await? {
+                return Ok(replay);
+            }
+            Some(keyed)
+        }
+        None => None,
+    };
     let location = state
         .auth
         .location_in_scope(&caller.scope, pass.location_id.as_str())
         .await?;
-    match state
+    let Some(keyed) = keyed else {
+        let outcome = state
+            .store
+            .create_pass(pass, location, caller.user_id, now)
+            .await?;
+        return Ok(idempotency::send(
+            &created(&outcome, &state.base_path, now),
+            false,
+            &state,
+        ));
+    };
+    let base_path = state.base_path.clone();
+    let ran = state
         .store
-        .create_pass(pass, location, caller.user_id, now)
-        .await?
-    {
-        CreateOutcome::Created(row) => Ok(HttpResponse::Created()
-            .insert_header((header::LOCATION, state.pass_path(&row.id)))
-            .json(GuestPassBody::new(*row, now))),
-        CreateOutcome::AlreadyCreated => Err(Unprocessable::GuestPassAlreadyCreated.into()),
+        .create_pass_keyed(pass, location, caller.user_id, keyed, move |outcome| {
+            Some(created(outcome, &base_path, now))
+        })
+        .await?;
+    // Every create outcome is stored; nothing is left to answer otherwise.
+    idempotency::answer(ran, &state, |outcome| {
+        Ok(idempotency::send(
+            &created(&outcome, &state.base_path, now),
+            false,
+            &state,
+        ))
+    })
+}
+
+/// The answer to a create: 201 with the pass and its `Location`, or the 422.
+fn created(outcome: &CreateOutcome, base_path: &str, now: UtcTimestamp) -> StoredAnswer {
+    match outcome {
+        CreateOutcome::Created(row) => idempotency::json_answer(
+            StatusCode::CREATED,
+            serde_json::to_vec(&GuestPassBody::new((**row).clone(), now)).unwrap_or_default(),
+            Some(format!("{base_path}/guest-passes/{}", row.id)),
+        ),
+        CreateOutcome::AlreadyCreated => {
+            idempotency::error_answer(&Unprocessable::GuestPassAlreadyCreated.into())
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod checkins;
 mod fallback;
 pub mod guest_passes;
+mod idempotency;
 pub mod service;
 
 use actix_web::http::Method;

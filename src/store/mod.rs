@@ -36,7 +36,10 @@ use crate::domain::{
 pub use error::StoreError;
 pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
 use pool::Manager;
-use rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal, PrincipalRow};
+use rows::{
+    CheckinRow, CredentialRow, GuestPassRow, Keyed, KeyedRequest, NewPrincipal, PrincipalRow,
+    StoredAnswer,
+};
 use seams::Seams;
 
 pub enum CreateOutcome {
@@ -353,6 +356,67 @@ impl Store {
         let row = GuestPassRow::new(pass, location, created_by, now);
         let not_after_ms = self.wall_clock_deadline_ms();
         writing!(self, |conn, q| q::insert_pass(conn, row, not_after_ms))
+    }
+
+    /// Like `create_pass`, for a request with an `Idempotency-Key`: runs
+    /// only if the key is new, and stores `render`'s answer with the key in
+    /// the same transaction as the pass.
+    pub async fn create_pass_keyed(
+        &self,
+        pass: NewGuestPass,
+        location: Location,
+        created_by: Option<UserId>,
+        keyed: KeyedRequest,
+        render: impl Fn(&CreateOutcome) -> Option<StoredAnswer> + Send + 'static,
+    ) -> Result<Keyed<CreateOutcome>, StoreError> {
+        let row = GuestPassRow::new(pass, location, created_by, keyed.now);
+        let not_after_ms = self.wall_clock_deadline_ms();
+        transaction!(self, |conn, q| q::with_key(
+            conn,
+            &keyed,
+            |conn| q::insert_pass(conn, row.clone(), not_after_ms),
+            &render
+        ))
+    }
+
+    /// Like `check_in`, for a request with an `Idempotency-Key`.
+    pub async fn check_in_keyed(
+        &self,
+        code: String,
+        door: Location,
+        scope: Scope,
+        keyed: KeyedRequest,
+        render: impl Fn(&CheckinOutcome) -> Option<StoredAnswer> + Send + 'static,
+    ) -> Result<Keyed<CheckinOutcome>, StoreError> {
+        let seams = self.shared.seams.clone();
+        transaction!(self, |conn, q| q::with_key(
+            conn,
+            &keyed,
+            |conn| q::check_in(conn, &code, &door, &scope, keyed.now, &seams),
+            &render
+        ))
+    }
+
+    /// The live answer stored under a key, and the fingerprint it answered:
+    /// a retry is answered from here without queuing for a write.
+    pub async fn find_answer(
+        &self,
+        keyed: KeyedRequest,
+    ) -> Result<Option<(String, StoredAnswer)>, StoreError> {
+        reading!(self, |conn, q| q::find_key(conn, &keyed))
+    }
+
+    /// Deletes up to about `batch` idempotency keys stored before `before`.
+    pub async fn delete_expired_keys(
+        &self,
+        before: UtcTimestamp,
+        batch: i64,
+    ) -> Result<usize, StoreError> {
+        writing!(self, |conn, q| q::delete_expired_keys(conn, before, batch))
+    }
+
+    pub async fn count_keys(&self) -> Result<i64, StoreError> {
+        reading!(self, |conn, q| q::count_keys(conn))
     }
 
     pub async fn find_pass(

@@ -26,11 +26,31 @@ include!("queries.rs");
 /// space.
 const PERSON_LOCK: i32 = 72_403;
 
+/// The first key of the advisory locks that make concurrent requests with
+/// one idempotency key wait for each other, on any instance. A keyed write
+/// takes this lock first and the person's lock (above) last, so no two
+/// transactions can wait on each other.
+const KEY_LOCK: i32 = 72_404;
+
+fn lock_key(conn: &mut Conn, keyed: &KeyedRequest) -> QueryResult<()> {
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(10) || $3 || chr(10) || $4))",
+    )
+    .bind::<diesel::sql_types::Integer, _>(KEY_LOCK)
+    .bind::<Text, _>(&keyed.principal)
+    .bind::<Text, _>(keyed.operation.as_str())
+    .bind::<Text, _>(keyed.key.as_str())
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// One statement, one round trip: take the person's lock (held to the end
 /// of this statement's transaction), then insert. The exclusion constraint
 /// `guest_passes_no_overlap` decides; by the time the lock is granted, every
 /// earlier create of that person has committed or rolled back, so the check
-/// sees it. A multi-row form (locks taken in key order) batches the same way.
+/// sees it. An overlap is skipped (`ON CONFLICT … DO NOTHING`), not raised,
+/// so a transaction around the create (a keyed one) stays usable to store
+/// the 422. A multi-row form (locks taken in key order) batches the same way.
 ///
 /// The row is only inserted while the database's clock is before
 /// `not_after_ms` (the request's deadline, epoch milliseconds): a statement
@@ -42,13 +62,20 @@ fn insert_unless_overlapping(
     row: &GuestPassRow,
     not_after_ms: i64,
 ) -> QueryResult<bool> {
-    let inserted = diesel::sql_query(
-        "WITH person AS (SELECT pg_advisory_xact_lock($16, hashtext($3 || chr(10) || $7))) \
-         INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
-         email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by, \
-         cancelled_at, cancelled_by) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM person \
-         WHERE clock_timestamp() < to_timestamp($17::float8 / 1000)",
+    let outcome = diesel::sql_query(
+        "WITH person AS ( \
+             SELECT clock_timestamp() < to_timestamp($17::float8 / 1000) AS in_time \
+             FROM (SELECT pg_advisory_xact_lock($16, hashtext($3 || chr(10) || $7))) AS locked), \
+         inserted AS ( \
+             INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
+             email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by, \
+             cancelled_at, cancelled_by) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+             FROM person WHERE in_time \
+             ON CONFLICT ON CONSTRAINT guest_passes_no_overlap DO NOTHING \
+             RETURNING 1) \
+         SELECT (SELECT in_time FROM person) AS in_time, \
+                (SELECT count(*) FROM inserted) AS inserted",
     )
     .bind::<Text, _>(&row.id)
     .bind::<Text, _>(&row.chain_id)
@@ -67,11 +94,19 @@ fn insert_unless_overlapping(
     .bind::<Nullable<Text>, _>(&row.cancelled_by)
     .bind::<diesel::sql_types::Integer, _>(PERSON_LOCK)
     .bind::<BigInt, _>(not_after_ms)
-    .execute(conn)?;
-    if inserted == 0 {
+    .get_result::<Inserted>(conn)?;
+    if !outcome.in_time {
         return Err(past_deadline());
     }
-    Ok(true)
+    Ok(outcome.inserted == 1)
+}
+
+#[derive(QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    in_time: bool,
+    #[diesel(sql_type = BigInt)]
+    inserted: i64,
 }
 
 /// As the database reports a cancelled statement: the store answers 503.

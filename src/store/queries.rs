@@ -11,8 +11,11 @@ use crate::domain::{
     checkin, CheckinCode, CheckinId, GuestPassStatus, Location, LocationId, PrincipalKind, Scope,
     SearchFilter, UserId, UtcTimestamp,
 };
-use crate::store::rows::{CheckinRow, CredentialRow, GuestPassRow, NewPrincipal, PrincipalRow};
-use crate::store::schema::{chains, checkins, clients, guest_passes, locations};
+use crate::store::rows::{
+    CheckinRow, CredentialRow, GuestPassRow, Keyed, KeyedRequest, NewPrincipal, PrincipalRow,
+    StoredAnswer,
+};
+use crate::store::schema::{chains, checkins, clients, guest_passes, idempotency_keys, locations};
 use crate::store::seams::{self, Reached, Seams};
 use crate::store::{CheckinOutcome, CreateOutcome, RemoveOutcome, Removed};
 
@@ -648,4 +651,101 @@ pub fn remove_principal(
     }
     on_principal_table!(kind, |t| diesel::delete(t::table.find(id)).execute(conn))?;
     Ok(RemoveOutcome::Removed(removed))
+}
+
+/// The live answer stored under `keyed`'s key, with the fingerprint of the
+/// body it answered.
+pub fn find_key(
+    conn: &mut Conn,
+    keyed: &KeyedRequest,
+) -> QueryResult<Option<(String, StoredAnswer)>> {
+    idempotency_keys::table
+        .find((&keyed.principal, keyed.operation.as_str(), keyed.key.as_str()))
+        .filter(idempotency_keys::created_at.ge(keyed.live_after))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::status,
+            idempotency_keys::body,
+            idempotency_keys::location,
+        ))
+        .get_result::<(String, i32, Vec<u8>, Option<String>)>(conn)
+        .optional()
+        .map(|row| {
+            row.map(|(hash, status, body, location)| {
+                let status = u16::try_from(status).unwrap_or(500);
+                (hash, StoredAnswer { status, body, location })
+            })
+        })
+}
+
+/// Runs `work` unless `keyed`'s key was used before: then its stored answer
+/// (same body) or `Reused` (another body). When `work` ran and `render`
+/// gives an answer, that answer is stored with the key in the same
+/// transaction (the caller runs this as one: `transaction!`). Concurrent
+/// requests with one key wait for each other (the backend's `lock_key`).
+pub fn with_key<T>(
+    conn: &mut Conn,
+    keyed: &KeyedRequest,
+    work: impl FnOnce(&mut Conn) -> QueryResult<T>,
+    render: impl Fn(&T) -> Option<StoredAnswer>,
+) -> QueryResult<Keyed<T>> {
+    lock_key(conn, keyed)?;
+    if let Some((hash, answer)) = find_key(conn, keyed)? {
+        return Ok(if hash == keyed.request_hash {
+            Keyed::Replay(answer)
+        } else {
+            Keyed::Reused
+        });
+    }
+    // An expired row of this key would stand in the new one's way.
+    diesel::delete(
+        idempotency_keys::table
+            .find((&keyed.principal, keyed.operation.as_str(), keyed.key.as_str())),
+    )
+    .execute(conn)?;
+    let value = work(conn)?;
+    let answer = render(&value);
+    if let Some(answer) = &answer {
+        diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::principal.eq(&keyed.principal),
+                idempotency_keys::operation.eq(keyed.operation.as_str()),
+                idempotency_keys::idempotency_key.eq(keyed.key.as_str()),
+                idempotency_keys::request_hash.eq(&keyed.request_hash),
+                idempotency_keys::status.eq(i32::from(answer.status)),
+                idempotency_keys::body.eq(&answer.body),
+                idempotency_keys::location.eq(&answer.location),
+                idempotency_keys::created_at.eq(keyed.now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Keyed::Ran { value, answer })
+}
+
+/// Deletes up to `batch` keys stored before `before`, oldest first.
+pub fn delete_expired_keys(
+    conn: &mut Conn,
+    before: UtcTimestamp,
+    batch: i64,
+) -> QueryResult<usize> {
+    let expired_keys = diesel::alias!(idempotency_keys as expired);
+    let oldest = expired_keys
+        .filter(expired_keys.field(idempotency_keys::created_at).lt(before))
+        .select(expired_keys.field(idempotency_keys::created_at))
+        .order(expired_keys.field(idempotency_keys::created_at).asc())
+        .limit(batch)
+        .offset(batch - 1);
+    // Everything up to the batch's newest creation time: at most a few more
+    // than `batch` when keys share that second.
+    let last: UtcTimestamp = oldest.get_result(conn).optional()?.unwrap_or(before);
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.le(last))
+            .filter(idempotency_keys::created_at.lt(before)),
+    )
+    .execute(conn)
+}
+
+pub fn count_keys(conn: &mut Conn) -> QueryResult<i64> {
+    idempotency_keys::table.select(count_star()).get_result(conn)
 }

@@ -4,8 +4,9 @@ use diesel::prelude::*;
 
 use super::schema::{checkins, guest_passes};
 use crate::domain::{
-    CheckinCode, CheckinId, Email, EmailKey, GuestPassId, GuestPassStatus, Location, LocationId,
-    NewGuestPass, PersonName, Phone, PrincipalKind, UserId, UtcTimestamp,
+    CheckinCode, CheckinId, Email, EmailKey, GuestPassId, GuestPassStatus, IdempotencyKey,
+    KeyedOperation, Location, LocationId, NewGuestPass, PersonName, Phone, PrincipalKind, UserId,
+    UtcTimestamp,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -111,4 +112,39 @@ pub struct PrincipalRow {
     /// Set while the principal is disabled: it then authenticates as unknown.
     pub disabled_at: Option<UtcTimestamp>,
     pub demo: bool,
+}
+
+/// A request that carries an `Idempotency-Key`: whose it is, for which
+/// operation, the key, the body's fingerprint, and from when on a stored
+/// key counts as live (older ones have expired).
+#[derive(Debug, Clone)]
+pub struct KeyedRequest {
+    pub principal: String,
+    pub operation: KeyedOperation,
+    pub key: IdempotencyKey,
+    pub request_hash: String,
+    pub now: UtcTimestamp,
+    pub live_after: UtcTimestamp,
+}
+
+/// An answer as it was first given: the status, the exact body bytes and,
+/// for a create, the `Location` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub location: Option<String>,
+}
+
+/// What a keyed write did.
+pub enum Keyed<T> {
+    /// It ran; `answer` is what was stored with the key (201 and 422 only).
+    Ran {
+        value: T,
+        answer: Option<StoredAnswer>,
+    },
+    /// The key was used before with the same body: its answer, again.
+    Replay(StoredAnswer),
+    /// The key was used before with another body.
+    Reused,
 }

@@ -68,4 +68,24 @@ diesel::table! {
 diesel::joinable!(locations -> chains (chain_id));
 diesel::joinable!(guest_passes -> locations (location_id));
 diesel::joinable!(checkins -> guest_passes (guest_pass_id));
-diesel::allow_tables_to_appear_in_same_query!(chains, locations, clients, guest_passes, checkins);
+diesel::allow_tables_to_appear_in_same_query!(
+    chains,
+    locations,
+    clients,
+    guest_passes,
+    checkins,
+    idempotency_keys
+);
+
+diesel::table! {
+    idempotency_keys (principal, operation, idempotency_key) {
+        principal -> Text,
+        operation -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Binary,
+        location -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}

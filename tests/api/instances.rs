@@ -20,6 +20,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     overlapping_creates_on_every_instance_end_in_exactly_one_201,
+    keyed_overlapping_creates_end_in_one_pass_and_one_answer_per_key,
     a_cancel_never_commits_between_a_checkins_decision_and_its_visit,
     cancels_racing_checkins_answer_only_201_204_or_422_cancelled,
     a_deadlock_is_retried_and_counted_and_one_that_persists_is_503,
@@ -104,6 +105,57 @@ async fn overlapping_creates_on_every_instance_end_in_exactly_one_201(backend: B
         "{rounds} rounds x 32 creates on {} instance(s): slowest answer {slowest:?}",
         apps.len()
     );
+}
+
+/// The same contention with `Idempotency-Key`s: four keys, eight requests
+/// each (one body per key), spread over every instance. One pass per round;
+/// every request of a key gets the same answer, byte for byte.
+async fn keyed_overlapping_creates_end_in_one_pass_and_one_answer_per_key(backend: Backend) {
+    let apps = instances(backend).await;
+    let rounds = if backend == Backend::Postgres { 30 } else { 10 };
+    let day = 86_400;
+    let base = (chrono::Utc::now().timestamp() / day + 60) * day;
+    for round in 0..rounds {
+        let person = format!(
+            "keyed.{round}.{}@example.com",
+            uuid::Uuid::new_v4().simple()
+        );
+        let keys: Vec<String> = (0..4).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let requests = (0..32).map(|i| {
+            let app = &apps[i % apps.len()];
+            let k = i % 4;
+            let creds = Creds::chain_a().with("Idempotency-Key", &keys[k]);
+            let body = json!({
+                "locationId": LOC_A1, "firstName": "Key", "lastName": format!("Ed {k}"),
+                "email": person, "validFrom": date(base + k as i64 * day),
+                "validUntil": date(base + (5 + k as i64) * day),
+            });
+            async move { (k, app.create(&creds, &body).await) }
+        });
+        let answers = join_all(requests).await;
+        let mut by_key: Vec<Option<String>> = vec![None; 4];
+        let mut created = std::collections::HashSet::new();
+        for (k, res) in &answers {
+            match res.status {
+                201 => {
+                    created.insert(res.id());
+                }
+                422 => {
+                    res.assert_unprocessable("guestPassAlreadyCreated", "guestPassAlreadyCreated")
+                }
+                other => panic!("round {round}: {other} {}", res.text),
+            }
+            match &by_key[*k] {
+                None => by_key[*k] = Some(res.text.clone()),
+                Some(first) => assert_eq!(first, &res.text, "round {round}, key {k}"),
+            }
+        }
+        assert_eq!(created.len(), 1, "round {round}: {created:?}");
+    }
+    let live = apps[0].db.sql_count(
+        "SELECT CAST(COUNT(*) AS TEXT) AS value FROM guest_passes WHERE cancelled_at IS NULL",
+    );
+    assert_eq!(live, rounds as i64);
 }
 
 /// A pass valid from an hour ago for a week.

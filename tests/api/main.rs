@@ -12,6 +12,7 @@ mod dates;
 mod envelopes;
 mod faults;
 mod hardening;
+mod idempotency;
 mod instances;
 mod plans;
 mod principals;
