@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// Database connections (default: SQLite 4 readers, PostgreSQL 8).
     #[arg(long, env = "GUESTPASS_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: Option<u32>,
+    /// PostgreSQL: threads that send queued creates together, one multi-row
+    /// statement per batch (0: each create is its own statement).
+    #[arg(long, env = "GUESTPASS_PG_BATCH_WRITERS", default_value_t = defaults::PG_BATCH_WRITERS,
+          value_parser = clap::value_parser!(u64).range(0..=16))]
+    pub pg_batch_writers: u64,
     /// How long a request waits for the database before it is answered 503.
     #[arg(long, env = "GUESTPASS_POOL_TIMEOUT_MS", default_value_t = defaults::POOL_TIMEOUT_MS,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
@@ -138,6 +143,7 @@ impl ServeArgs {
         config.store.pool_size = self.pool_size.unwrap_or_else(|| default_pool_size(&url));
         config.store.pool_timeout = Duration::from_millis(self.pool_timeout_ms);
         config.store.sqlite_synchronous = self.sqlite_synchronous;
+        config.store.pg_batch_writers = self.pg_batch_writers as usize;
         if let Some(workers) = self.workers {
             config.workers = workers as usize;
         }

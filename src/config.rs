@@ -29,6 +29,9 @@ pub mod defaults {
     pub const RATE_BURST: u32 = 200;
     pub const BODY_TIMEOUT_SECS: u64 = 10;
     pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
+    /// PostgreSQL: threads that send queued creates together, one statement
+    /// per batch.
+    pub const PG_BATCH_WRITERS: u64 = 2;
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,7 @@ impl Config {
                 pool_size,
                 pool_timeout: Duration::from_millis(defaults::POOL_TIMEOUT_MS),
                 sqlite_synchronous: defaults::SQLITE_SYNCHRONOUS,
+                pg_batch_writers: defaults::PG_BATCH_WRITERS as usize,
                 min_idle: 1,
             },
             base_path: defaults::BASE_PATH.into(),

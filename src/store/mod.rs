@@ -11,6 +11,7 @@
 //! diesel's `MultiConnection` was the alternative; it dispatches per query,
 //! and every domain column type would need a third mapping.
 
+mod batch;
 mod error;
 mod open;
 mod pool;
@@ -92,6 +93,8 @@ struct Shared {
     timeout: Duration,
     seams: Arc<Seams>,
     stats: Stats,
+    /// PostgreSQL's batching writer for creates, when it is on.
+    batcher: Option<batch::Batcher>,
 }
 
 /// Counters for `/metrics`.
@@ -355,6 +358,10 @@ impl Store {
     ) -> Result<CreateOutcome, StoreError> {
         let row = GuestPassRow::new(pass, location, created_by, now);
         let not_after_ms = self.wall_clock_deadline_ms();
+        if let Some(batcher) = &self.shared.batcher {
+            let wait = self.shared.timeout + WATCHDOG_GRACE;
+            return batcher.create(row, not_after_ms, wait).await;
+        }
         writing!(self, |conn, q| q::insert_pass(conn, row, not_after_ms))
     }
 

@@ -9,6 +9,7 @@ use diesel::result::Error as DieselError;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::batch::Batcher;
 use super::pool::{Manager, Pooled};
 use super::{writer, Backend, Shared, Store};
 
@@ -23,6 +24,9 @@ pub struct StoreConfig {
     pub pool_timeout: Duration,
     /// SQLite `synchronous`: `FULL` survives power loss, `NORMAL` only a crash.
     pub sqlite_synchronous: SqliteSync,
+    /// PostgreSQL: threads that send queued creates as one statement each
+    /// (0: every create is its own statement).
+    pub pg_batch_writers: usize,
     /// Connections the pool keeps open while idle. One-shot commands use 0:
     /// a pool thread still refilling inside libpq when the process exits can
     /// crash it.
@@ -171,11 +175,14 @@ impl Store {
     pub fn open(config: &StoreConfig) -> Result<Self, OpenError> {
         migrate(&config.database_url)?;
         let timeout = config.pool_timeout.max(Duration::from_millis(1));
-        let shared = std::sync::Arc::new(Shared {
-            timeout,
-            seams: Default::default(),
-            stats: Default::default(),
-        });
+        let shared = |batcher| {
+            std::sync::Arc::new(Shared {
+                timeout,
+                seams: Default::default(),
+                stats: Default::default(),
+                batcher,
+            })
+        };
         if is_in_memory(&config.database_url) {
             return Err(OpenError::Connect(
                 "an in-memory SQLite database would be private to each of the server's \
@@ -197,9 +204,11 @@ impl Store {
                     &config.database_url,
                 )))
                 .map_err(|e| OpenError::Connect(e.to_string()))?;
+            let batcher = (config.pg_batch_writers > 0)
+                .then(|| Batcher::start(pool.clone(), config.pg_batch_writers));
             Ok(Store {
                 backend: Backend::Postgres(pool),
-                shared,
+                shared: shared(batcher),
             })
         } else {
             let setup = SqliteSetup {
@@ -232,6 +241,7 @@ impl Store {
             };
             let conn = open_writer()?;
             let checkpoint = writable.connect(&config.database_url)?;
+            let shared = shared(None);
             let writer = writer::Writer::start(
                 conn,
                 Box::new(move || open_writer().map_err(|e| e.to_string())),

@@ -24,7 +24,7 @@ include!("queries.rs");
 /// constraint never has two uncommitted rows waiting on each other, which is
 /// how it deadlocked. Migrations lock a single bigint key, a separate key
 /// space.
-const PERSON_LOCK: i32 = 72_403;
+pub(super) const PERSON_LOCK: i32 = 72_403;
 
 /// The first key of the advisory locks that make concurrent requests with
 /// one idempotency key wait for each other, on any instance. A keyed write

@@ -1,0 +1,227 @@
+//! PostgreSQL's batching writer for creates: requests that arrive while a
+//! batch is in the database queue up, and go out together as one multi-row
+//! statement (one round trip, one commit, one WAL flush for N creates).
+//!
+//! The multi-instance guarantees of the single-row create hold: the
+//! statement takes every person's advisory lock first, in key order (so two
+//! batches, on any instances, never wait on each other in a cycle), then
+//! inserts with `ON CONFLICT ON CONSTRAINT guest_passes_no_overlap DO
+//! NOTHING`; a row not inserted is the 422. Each row carries its request's
+//! deadline into the database, as the single-row create does. A batch that
+//! fails as a whole (it cannot: a check-in code clash, one in ~10^14) is run
+//! again row by row, where a clash draws a new code.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::r2d2::Pool;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::PgConnection;
+use tokio::sync::oneshot;
+
+use super::pool::Manager;
+use super::rows::GuestPassRow;
+use super::{postgres, CreateOutcome, StoreError};
+
+/// Creates per statement at most.
+const MAX_BATCH: usize = 128;
+/// Creates waiting beyond this many are refused with 503.
+const QUEUE_DEPTH: usize = 4096;
+
+struct Job {
+    row: GuestPassRow,
+    not_after_ms: i64,
+    reply: oneshot::Sender<Result<CreateOutcome, StoreError>>,
+}
+
+#[derive(Clone)]
+pub struct Batcher {
+    jobs: SyncSender<Job>,
+}
+
+impl Batcher {
+    /// `threads` writers, each taking a pooled connection per batch.
+    pub fn start(pool: Pool<Manager<PgConnection>>, threads: usize) -> Self {
+        let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let (pool, queue) = (pool.clone(), queue.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("pg-batcher-{n}"))
+                .spawn(move || serve(&pool, &queue));
+            if let Err(e) = spawned {
+                log::error!("cannot start a PostgreSQL batching writer: {e}");
+            }
+        }
+        Self { jobs }
+    }
+
+    /// Creates `row` in the next batch; answers once that batch committed.
+    pub async fn create(
+        &self,
+        row: GuestPassRow,
+        not_after_ms: i64,
+        wait: Duration,
+    ) -> Result<CreateOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .try_send(Job {
+                row,
+                not_after_ms,
+                reply,
+            })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => StoreError::Unavailable("the create queue is full".into()),
+                TrySendError::Disconnected(_) => {
+                    StoreError::Unavailable("the batching writer has stopped".into())
+                }
+            })?;
+        // Past its deadline the row cannot be inserted any more (it carries
+        // the deadline into the database): a 503 here wrote nothing.
+        match tokio::time::timeout(wait, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(StoreError::Unavailable(
+                "the batching writer dropped the create".into(),
+            )),
+            Err(_) => Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            )),
+        }
+    }
+}
+
+type Queue = std::sync::Arc<std::sync::Mutex<Receiver<Job>>>;
+
+fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue) {
+    loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        {
+            // One writer collects at a time; the others wait their turn here.
+            let Ok(queue) = queue.lock() else { return };
+            match queue.recv_timeout(Duration::from_secs(1)) {
+                Ok(job) => batch.push(job),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        run(pool, batch);
+    }
+}
+
+fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>) {
+    let mut pooled = match pool.get() {
+        Ok(pooled) => pooled,
+        Err(e) => {
+            let why = format!("no database connection: {e}");
+            for job in batch {
+                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+            }
+            return;
+        }
+    };
+    let started = Instant::now();
+    let outcome = insert_batch(&mut pooled.conn, &batch);
+    match outcome {
+        Ok(rows) => {
+            for (job, (created, in_time)) in batch.into_iter().zip(rows) {
+                let answer = match (in_time, created) {
+                    (false, _) => Err(StoreError::Unavailable(
+                        "the request's deadline passed before its batch ran".into(),
+                    )),
+                    (true, true) => Ok(CreateOutcome::Created(Box::new(job.row))),
+                    (true, false) => Ok(CreateOutcome::AlreadyCreated),
+                };
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(e) => {
+            log::warn!(
+                "a batch of {} creates failed ({e}); running them one by one",
+                batch.len()
+            );
+            for job in batch {
+                let answer = postgres::insert_pass(&mut pooled.conn, job.row, job.not_after_ms)
+                    .map_err(StoreError::from);
+                let answer = pooled.settle(answer);
+                let _ = job.reply.send(answer);
+            }
+        }
+    }
+    log::trace!("batch done in {:?}", started.elapsed());
+}
+
+#[derive(QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = Bool)]
+    created: bool,
+    #[diesel(sql_type = Bool)]
+    in_time: bool,
+}
+
+/// One statement for the whole batch; for each job in order, whether its
+/// row was inserted and whether it was still in time.
+fn insert_batch(conn: &mut PgConnection, batch: &[Job]) -> QueryResult<Vec<(bool, bool)>> {
+    let column = |f: fn(&Job) -> String| batch.iter().map(f).collect::<Vec<_>>();
+    let optional = |f: fn(&Job) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
+    let number = |f: fn(&Job) -> i64| batch.iter().map(f).collect::<Vec<_>>();
+    let rows = diesel::sql_query(
+        "WITH input AS ( \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::text[], \
+                 $12::int8[], $13::text[], $14::int8[]) WITH ORDINALITY \
+             AS t(id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
+                 valid_from, valid_until, checkin_code, created_at, created_by, not_after_ms, n)), \
+         locked AS ( \
+             SELECT count(pg_advisory_xact_lock($15, hashtext(location_id || chr(10) || email_key))) \
+             FROM (SELECT DISTINCT location_id, email_key FROM input \
+                   ORDER BY location_id, email_key) AS people), \
+         timely AS ( \
+             SELECT input.*, clock_timestamp() < to_timestamp(not_after_ms::float8 / 1000) \
+                 AS in_time \
+             FROM input, locked), \
+         inserted AS ( \
+             INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
+                 email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by) \
+             SELECT id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
+                 valid_from, valid_until, checkin_code, created_at, created_by \
+             FROM timely WHERE in_time ORDER BY n \
+             ON CONFLICT ON CONSTRAINT guest_passes_no_overlap DO NOTHING \
+             RETURNING id) \
+         SELECT inserted.id IS NOT NULL AS created, timely.in_time \
+         FROM timely LEFT JOIN inserted ON inserted.id = timely.id ORDER BY timely.n",
+    )
+    .bind::<Array<Text>, _>(column(|j| j.row.id.to_string()))
+    .bind::<Array<Text>, _>(column(|j| j.row.chain_id.clone()))
+    .bind::<Array<Text>, _>(column(|j| j.row.location_id.as_str().to_owned()))
+    .bind::<Array<Text>, _>(column(|j| j.row.first_name.as_str().to_owned()))
+    .bind::<Array<Text>, _>(column(|j| j.row.last_name.as_str().to_owned()))
+    .bind::<Array<Text>, _>(column(|j| j.row.email.as_str().to_owned()))
+    .bind::<Array<Text>, _>(column(|j| j.row.email_key.as_str().to_owned()))
+    .bind::<Array<Nullable<Text>>, _>(optional(|j| {
+        j.row.phone.as_ref().map(|p| p.as_str().to_owned())
+    }))
+    .bind::<Array<BigInt>, _>(number(|j| j.row.valid_from.epoch_seconds()))
+    .bind::<Array<BigInt>, _>(number(|j| j.row.valid_until.epoch_seconds()))
+    .bind::<Array<Text>, _>(column(|j| j.row.checkin_code.as_str().to_owned()))
+    .bind::<Array<BigInt>, _>(number(|j| j.row.created_at.epoch_seconds()))
+    .bind::<Array<Nullable<Text>>, _>(optional(|j| {
+        j.row.created_by.as_ref().map(|u| u.as_str().to_owned())
+    }))
+    .bind::<Array<BigInt>, _>(number(|j| j.not_after_ms))
+    .bind::<diesel::sql_types::Integer, _>(postgres::PERSON_LOCK)
+    .load::<Inserted>(conn)?;
+    if rows.len() != batch.len() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "a batch answered for another number of rows".into(),
+        ));
+    }
+    Ok(rows.into_iter().map(|r| (r.created, r.in_time)).collect())
+}
