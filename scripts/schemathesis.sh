@@ -9,7 +9,7 @@
 #                            contract's clock- and cross-field rules (inPast,
 #                            periodTooLong, greaterThanValidUntil, 404 for an
 #                            unknown locationId) cannot be written in a schema.
-# /health, /metrics and /openapi.yaml live outside the base path (their own
+# /health, /readyz, /livez, /metrics and /openapi.yaml live outside the base path (their own
 # `servers` entry); --url points every operation at the base path, so they are
 # covered by the test suite instead.
 #   scripts/schemathesis.sh [BINARY] [MAX_EXAMPLES]
@@ -36,7 +36,7 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null &&
   --url "http://127.0.0.1:$port/members/v1.0" \
   -H "X-Chain-ID: demo-chain" -H "X-Chain-Secret: demo-chain-secret-not-for-production" \
   --checks all --exclude-checks positive_data_acceptance,ignored_auth \
-  --exclude-path-regex '^/(health|metrics|openapi\.yaml)$' \
+  --exclude-path-regex '^/(health|readyz|livez|metrics|openapi\.yaml)$' \
   --max-examples "$EXAMPLES" --seed 20261123 --workers 1 \
   `# one worker: with two, hypothesis 6 trips over its own lambda-source cache` \
   --report junit --report-dir "$work/report" | tee "$work/out.txt"
