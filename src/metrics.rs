@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Upper bounds in seconds.
@@ -25,9 +26,41 @@ struct Counters {
     latency: BTreeMap<&'static str, Histogram>,
 }
 
+impl Counters {
+    fn add(&mut self, other: &Counters) {
+        for (key, n) in &other.requests {
+            *self.requests.entry(*key).or_default() += n;
+        }
+        for (op, h) in &other.latency {
+            let mine = self.latency.entry(op).or_default();
+            for (a, b) in mine.counts.iter_mut().zip(h.counts) {
+                *a += b;
+            }
+            mine.sum += h.sum;
+            mine.count += h.count;
+        }
+    }
+}
+
+/// Counters are sharded so that workers recording at once do not queue on
+/// one lock: each thread records into its own shard (threads are dealt
+/// shards in turn), and a scrape adds the shards up.
+const SHARDS: usize = 16;
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
+
+/// One shard per cache line pair, so two workers' shards never share one.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(Mutex<Counters>);
+
 #[derive(Default)]
 pub struct Metrics {
-    counters: Mutex<Counters>,
+    shards: [Shard; SHARDS],
     /// Answers sent again for a known `Idempotency-Key`.
     pub idempotent_replays: std::sync::atomic::AtomicU64,
     /// Idempotency keys stored, as last counted by the housekeeping task.
@@ -48,7 +81,8 @@ pub struct Gauges {
 
 impl Metrics {
     pub fn record(&self, operation: &'static str, status: u16, seconds: f64) {
-        let Ok(mut c) = self.counters.lock() else {
+        let shard = SHARD.with(|i| *i);
+        let Ok(mut c) = self.shards[shard].0.lock() else {
             return;
         };
         *c.requests.entry((operation, status)).or_default() += 1;
@@ -61,10 +95,13 @@ impl Metrics {
     }
 
     pub fn render(&self, gauges: &Gauges) -> String {
-        let (requests, latency) = match self.counters.lock() {
-            Ok(c) => (c.requests.clone(), c.latency.clone()),
-            Err(_) => Default::default(),
-        };
+        let mut total = Counters::default();
+        for shard in &self.shards {
+            if let Ok(c) = shard.0.lock() {
+                total.add(&c);
+            }
+        }
+        let Counters { requests, latency } = total;
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP guestpass_requests_total HTTP requests by operation and status.\n");
         out.push_str("# TYPE guestpass_requests_total counter\n");
@@ -146,18 +183,14 @@ impl Metrics {
             "guestpass_idempotent_replays_total",
             "Answers sent again for a known Idempotency-Key.",
             "counter",
-            self.idempotent_replays
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .to_string(),
+            self.idempotent_replays.load(Ordering::Relaxed).to_string(),
         );
         gauge(
             &mut out,
             "guestpass_idempotency_keys",
             "Idempotency keys stored (counted by the expiry sweep, about once a minute).",
             "gauge",
-            self.idempotency_keys
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .to_string(),
+            self.idempotency_keys.load(Ordering::Relaxed).to_string(),
         );
         if let Some((panics, restarts, queued)) = gauges.writer {
             gauge(
@@ -214,5 +247,35 @@ mod tests {
             "guestpass_request_duration_seconds_bucket{operation=\"getGuestPass\",le=\"+Inf\"} 3\n"
         ));
         assert!(text.contains("guestpass_db_pool_connections_idle 3\n"));
+    }
+
+    #[test]
+    fn adds_up_what_every_thread_recorded() {
+        let m = Metrics::default();
+        std::thread::scope(|s| {
+            for _ in 0..SHARDS + 3 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        m.record("createGuestPass", 201, 0.003);
+                    }
+                });
+            }
+        });
+        let text = m.render(&Gauges {
+            pool_in_use: 0,
+            pool_idle: 0,
+            rate_limit_buckets: 0,
+            rate_limit_rejections: 0,
+            db_retries: 0,
+            db_stalls: 0,
+            writer: None,
+        });
+        let n = (SHARDS + 3) * 100;
+        assert!(text.contains(&format!(
+            "guestpass_requests_total{{operation=\"createGuestPass\",status=\"201\"}} {n}\n"
+        )));
+        assert!(text.contains(&format!(
+            "guestpass_request_duration_seconds_count{{operation=\"createGuestPass\"}} {n}\n"
+        )));
     }
 }

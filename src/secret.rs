@@ -174,28 +174,39 @@ pub fn hash(secret: &str) -> Hashed {
 }
 
 pub fn verify(secret: &str, salt: &str, stored_hash: &str) -> bool {
-    digest(salt, secret)
-        .as_bytes()
-        .ct_eq(stored_hash.as_bytes())
-        .into()
+    // On every authenticated request: hex into the stack, not a String.
+    let mut text = [0u8; 64];
+    hex_into(&raw_digest(salt, secret), &mut text);
+    text.ct_eq(stored_hash.as_bytes()).into()
 }
 
-fn digest(salt: &str, secret: &str) -> String {
+fn raw_digest(salt: &str, secret: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(salt.as_bytes());
     hasher.update([0u8]);
     hasher.update(secret.as_bytes());
-    hex(&hasher.finalize())
+    hasher.finalize().into()
+}
+
+fn digest(salt: &str, secret: &str) -> String {
+    hex(&raw_digest(salt, secret))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_into(bytes: &[u8; 32], out: &mut [u8; 64]) {
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
     bytes
         .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]])
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]

@@ -79,19 +79,51 @@ impl UtcTimestamp {
     }
 }
 
+impl UtcTimestamp {
+    /// The blueprint form, written digit by digit: chrono's `format` parses
+    /// its format string on every call, and this runs for every date of
+    /// every response. Years outside 0000–9999 have no blueprint form.
+    fn blueprint_form(self) -> Option<[u8; 20]> {
+        use chrono::{Datelike, Timelike};
+        let t = DateTime::<Utc>::from_timestamp(self.0, 0)?;
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, t.second(), 2);
+        Some(out)
+    }
+}
+
 impl fmt::Display for UtcTimestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match DateTime::<Utc>::from_timestamp(self.0, 0) {
-            Some(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+        match self.blueprint_form() {
+            // Only ASCII digits and separators were written.
+            Some(bytes) => f.write_str(std::str::from_utf8(&bytes).unwrap_or(LATEST)),
             // Only reachable for values no parser produced; never emit a non-blueprint form.
-            None => f.write_str("9999-12-31T23:59:59Z"),
+            None => f.write_str(LATEST),
         }
     }
 }
 
+const LATEST: &str = "9999-12-31T23:59:59Z";
+
 impl serde::Serialize for UtcTimestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.blueprint_form() {
+            Some(bytes) => s.serialize_str(std::str::from_utf8(&bytes).unwrap_or(LATEST)),
+            None => s.serialize_str(LATEST),
+        }
     }
 }
 
@@ -165,6 +197,43 @@ mod tests {
         assert!(parses("2026-01-01T00:00:00Z"));
         assert!(parses("0001-01-01T00:00:00Z"));
         assert!(parses("9999-12-31T23:59:59Z"));
+    }
+
+    #[test]
+    fn formats_exactly_as_chrono_does_across_the_four_digit_years() {
+        // Year 0000 through 9999, stepping by an odd number of seconds so
+        // every field takes many values.
+        let first = NaiveDate::from_ymd_opt(0, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+            .unwrap()
+            .and_hms_opt(23, 59, 59)
+            .unwrap();
+        let (first, last) = (first.and_utc().timestamp(), last.and_utc().timestamp());
+        let mut seconds = first;
+        while seconds <= last {
+            let expected = DateTime::<Utc>::from_timestamp(seconds, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            let t = UtcTimestamp::from_epoch_seconds(seconds);
+            assert_eq!(t.to_string(), expected);
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{expected}\"")
+            );
+            seconds += 31_556_927;
+        }
+        assert_eq!(
+            UtcTimestamp::from_epoch_seconds(last + 1).to_string(),
+            LATEST
+        );
+        assert_eq!(
+            UtcTimestamp::from_epoch_seconds(first - 1).to_string(),
+            LATEST
+        );
     }
 
     #[test]
