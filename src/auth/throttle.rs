@@ -134,20 +134,23 @@ impl Throttle {
 }
 
 /// Frees at least one slot of a full shard: first the windows that have
-/// passed, then the pairs under the limit (losing those only forgives a
-/// few failures), and only if every pair is throttled, the oldest one; so a
-/// flood of fresh pairs cannot wash out a throttled one cheaply.
+/// passed; then the pairs with the fewest failures, all of them at once (a
+/// flood of random IDs is a shard full of single failures, gone in one
+/// sweep), so a guesser cannot wash out the count of the pair it cares about
+/// with cheap fresh pairs: it would have to bring a whole shard's pairs up to
+/// that count first. Throttled pairs go last, the oldest first.
 fn make_room(shard: &mut HashMap<PairKey, Window>, limit: u32, now: Duration) {
     let full = shard.len();
     shard.retain(|_, w| now < w.start + WINDOW);
     if shard.len() < full {
         return;
     }
-    shard.retain(|_, w| w.failures >= limit);
-    if shard.len() < full {
+    let Some(fewest) = shard.values().map(|w| w.failures).min() else {
         return;
-    }
-    if let Some(oldest) = shard.iter().min_by_key(|(_, w)| w.start).map(|(k, _)| *k) {
+    };
+    if fewest < limit {
+        shard.retain(|_, w| w.failures > fewest);
+    } else if let Some(oldest) = shard.iter().min_by_key(|(_, w)| w.start).map(|(k, _)| *k) {
         shard.remove(&oldest);
     }
 }
@@ -204,17 +207,26 @@ mod tests {
     }
 
     #[test]
-    fn a_flood_of_pairs_stays_bounded_and_keeps_the_throttled_ones() {
-        let t = Throttle::with_capacity(2, 16);
+    fn a_flood_of_pairs_stays_bounded_and_washes_out_neither_throttled_nor_counting_pairs() {
+        let t = Throttle::with_capacity(3, 16);
         let now = Duration::from_secs(1);
-        let victim = t.key(addr("9.9.9.9"), PrincipalKind::Chain, "guessed");
-        t.failed(victim, now);
-        t.failed(victim, now);
+        let throttled = t.key(addr("9.9.9.9"), PrincipalKind::Chain, "guessed");
+        let counting = t.key(addr("9.9.9.9"), PrincipalKind::Chain, "being guessed");
+        for _ in 0..3 {
+            t.failed(throttled, now);
+        }
+        t.failed(counting, now);
+        t.failed(counting, now);
+        // 100,000 fresh pairs, one failure each, in the same minute.
         for i in 0..100_000u32 {
             let key = t.key(addr("1.2.3.4"), PrincipalKind::Chain, &i.to_string());
             t.failed(key, now);
         }
         assert!(t.pairs() <= SHARDS * 16, "{} pairs", t.pairs());
-        assert!(t.wait(victim, now).is_some());
+        assert!(t.wait(throttled, now).is_some());
+        // The guesser's two failures still count: one more and it is throttled.
+        assert_eq!(t.wait(counting, now), None);
+        t.failed(counting, now);
+        assert!(t.wait(counting, now).is_some());
     }
 }
