@@ -1,6 +1,9 @@
 //! Logging: env_logger's format and filters (`RUST_LOG`), written to standard
 //! error by a background thread, so a request never waits for a write(2):
-//! lines are written in batches, every few milliseconds.
+//! lines are written in batches, every few milliseconds. The queue between
+//! them is bounded in bytes, not lines (a line can be long), and a full queue
+//! drops the line and counts it instead of blocking the request: a stuck
+//! standard error must not stall the server nor grow its memory.
 
 use std::io::{self, BufWriter, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
