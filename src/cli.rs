@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::AuthLevels;
+use crate::auth::{AuthLevels, TrustedProxies};
 use crate::config::{default_pool_size, defaults, normalize_base_path, Config};
 use crate::store::SqliteSync;
 
@@ -82,10 +82,26 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "GUESTPASS_WORKERS", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub workers: Option<u32>,
-    /// How long a verified credential is trusted without a database lookup (0 = always look up).
-    /// A rotated secret keeps working at most this long.
-    #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = defaults::CREDENTIAL_CACHE_SECS)]
+    /// How long a verified credential is trusted without a database lookup (0 = always look up;
+    /// at most 300). A rotated or removed secret keeps working at most this long; a new secret
+    /// works at once.
+    #[arg(long, env = "GUESTPASS_CREDENTIAL_CACHE_SECS", default_value_t = defaults::CREDENTIAL_CACHE_SECS,
+          value_parser = clap::value_parser!(u64).range(0..=defaults::MAX_CREDENTIAL_CACHE_SECS))]
     pub credential_cache_secs: u64,
+    /// Failed authentications per minute per (client address, presented ID) before every request
+    /// of that pair is answered 429 until the minute passes (0 = no throttle).
+    #[arg(long, env = "GUESTPASS_AUTH_FAILURE_LIMIT", default_value_t = defaults::AUTH_FAILURE_LIMIT)]
+    pub auth_failure_limit: u32,
+    /// Comma-separated IPs and CIDRs of reverse proxies whose X-Forwarded-For names the client
+    /// address (the rightmost entry that is not itself a trusted proxy). Default: none, the peer
+    /// address counts.
+    #[arg(
+        long,
+        env = "GUESTPASS_TRUSTED_PROXIES",
+        value_name = "LIST",
+        default_value = ""
+    )]
+    pub trusted_proxies: TrustedProxies,
     /// How long an Idempotency-Key (and the answer stored with it) is kept, in hours.
     #[arg(long, env = "GUESTPASS_IDEMPOTENCY_TTL_HOURS", default_value_t = defaults::IDEMPOTENCY_TTL_HOURS,
           value_parser = clap::value_parser!(u64).range(1..=8760))]
@@ -148,6 +164,9 @@ impl ServeArgs {
             config.workers = workers as usize;
         }
         config.credential_cache = Duration::from_secs(self.credential_cache_secs);
+        config.negative_cache = Duration::from_secs(defaults::NEGATIVE_CACHE_SECS);
+        config.auth_failure_limit = self.auth_failure_limit;
+        config.trusted_proxies = self.trusted_proxies.clone();
         config.idempotency_ttl = Duration::from_secs(self.idempotency_ttl_hours * 3600);
         config.shutdown_timeout = Duration::from_secs(self.shutdown_timeout_secs);
         config.rate_limit = self.rate_limit;

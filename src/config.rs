@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::auth::AuthLevels;
+use crate::auth::{AuthLevels, AuthSettings, TrustedProxies};
 use crate::rate_limit::RateClock;
 use crate::store::{is_postgres_url, SqliteSync, StoreConfig};
 
@@ -24,6 +24,16 @@ pub mod defaults {
     /// `FULL` survives power loss.
     pub const SQLITE_SYNCHRONOUS: super::SqliteSync = super::SqliteSync::Full;
     pub const CREDENTIAL_CACHE_SECS: u64 = 5;
+    /// The longest `--credential-cache-secs` accepted: how long a removed or
+    /// rotated secret may keep working at worst.
+    pub const MAX_CREDENTIAL_CACHE_SECS: u64 = 300;
+    /// How long an unknown ID is remembered as unknown (at most the
+    /// credential cache's TTL): long enough that a flood of unknown IDs
+    /// costs no database reads, short enough that a newly added principal
+    /// works a moment later.
+    pub const NEGATIVE_CACHE_SECS: u64 = 3;
+    /// Failed authentications per minute per (client address, presented ID).
+    pub const AUTH_FAILURE_LIMIT: u32 = 30;
     pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
     pub const RATE_LIMIT: u32 = 100;
     pub const RATE_BURST: u32 = 200;
@@ -47,6 +57,17 @@ pub struct Config {
     /// How long a verified credential is trusted without asking the database;
     /// also how long a rotated secret may keep working.
     pub credential_cache: Duration,
+    /// How long an unknown ID is remembered as unknown (capped by
+    /// `credential_cache`).
+    pub negative_cache: Duration,
+    /// Failed authentications per minute per (client address, presented
+    /// ID) before that pair is answered 429 (0: no throttle).
+    pub auth_failure_limit: u32,
+    /// Peers whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: TrustedProxies,
+    /// What the credential caches and the failure throttle measure time
+    /// with: the system clock, except in tests that move time themselves.
+    pub auth_clock: RateClock,
     pub shutdown_timeout: Duration,
     /// Requests per second per principal (0: no limit) and the bucket size.
     pub rate_limit: u32,
@@ -87,6 +108,10 @@ impl Config {
             max_period_days: defaults::MAX_PERIOD_DAYS,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             credential_cache: Duration::from_secs(defaults::CREDENTIAL_CACHE_SECS),
+            negative_cache: Duration::from_secs(defaults::NEGATIVE_CACHE_SECS),
+            auth_failure_limit: defaults::AUTH_FAILURE_LIMIT,
+            trusted_proxies: TrustedProxies::default(),
+            auth_clock: RateClock::System,
             shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECS),
             rate_limit: defaults::RATE_LIMIT,
             rate_burst: defaults::RATE_BURST,
@@ -96,6 +121,20 @@ impl Config {
             desk: false,
             tls: None,
             demo: false,
+        }
+    }
+}
+
+impl Config {
+    pub fn auth_settings(&self) -> AuthSettings {
+        AuthSettings {
+            levels: self.auth_levels,
+            credential_cache: self.credential_cache,
+            negative_cache: self.negative_cache,
+            failure_limit: self.auth_failure_limit,
+            trusted_proxies: self.trusted_proxies.clone(),
+            clock: self.auth_clock.clone(),
+            demo: self.demo,
         }
     }
 }

@@ -153,6 +153,15 @@ impl ApiError {
         )
     }
 
+    /// 429 `rateLimitsExceeded` with `Retry-After` in whole seconds, rounded
+    /// up and never 0: "retry now" would only bounce again.
+    pub fn retry_after(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::RateLimited {
+            retry_after_secs: secs.max(1),
+        }
+    }
+
     pub fn bad_request(parameter: &str, reason: Reason) -> Self {
         Self::BadRequest(FieldErrors::single(parameter, reason))
     }

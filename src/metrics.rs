@@ -77,6 +77,14 @@ pub struct Gauges {
     pub db_stalls: u64,
     /// SQLite's writer: (panics, connection restarts, queued writes).
     pub writer: Option<(u64, u64, usize)>,
+    /// (client address, presented ID) pairs the failure throttle holds.
+    pub auth_throttle_pairs: usize,
+    /// Requests refused 429 for too many failed authentications.
+    pub auth_throttle_refusals: u64,
+    /// IDs remembered as unknown.
+    pub negative_cache_entries: usize,
+    /// Log lines dropped because the log queue was full.
+    pub log_lines_dropped: u64,
 }
 
 impl Metrics {
@@ -192,6 +200,34 @@ impl Metrics {
             "gauge",
             self.idempotency_keys.load(Ordering::Relaxed).to_string(),
         );
+        gauge(
+            &mut out,
+            "guestpass_auth_throttle_pairs",
+            "(client address, presented ID) pairs with recent failed authentications.",
+            "gauge",
+            gauges.auth_throttle_pairs.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_auth_throttle_rejections_total",
+            "Requests refused with 429 for too many failed authentications of their pair.",
+            "counter",
+            gauges.auth_throttle_refusals.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_auth_negative_cache_entries",
+            "IDs remembered as unknown (no database read while remembered).",
+            "gauge",
+            gauges.negative_cache_entries.to_string(),
+        );
+        gauge(
+            &mut out,
+            "guestpass_log_lines_dropped_total",
+            "Log lines dropped because the log queue was full (standard error not keeping up).",
+            "counter",
+            gauges.log_lines_dropped.to_string(),
+        );
         if let Some((panics, restarts, queued)) = gauges.writer {
             gauge(
                 &mut out,
@@ -237,6 +273,10 @@ mod tests {
             db_retries: 0,
             db_stalls: 0,
             writer: None,
+            auth_throttle_pairs: 0,
+            auth_throttle_refusals: 0,
+            negative_cache_entries: 0,
+            log_lines_dropped: 7,
         });
         assert!(text
             .contains("guestpass_requests_total{operation=\"getGuestPass\",status=\"200\"} 2\n"));
@@ -247,6 +287,7 @@ mod tests {
             "guestpass_request_duration_seconds_bucket{operation=\"getGuestPass\",le=\"+Inf\"} 3\n"
         ));
         assert!(text.contains("guestpass_db_pool_connections_idle 3\n"));
+        assert!(text.contains("guestpass_log_lines_dropped_total 7\n"));
     }
 
     #[test]

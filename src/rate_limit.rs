@@ -30,6 +30,31 @@ pub enum RateClock {
     Manual(FakeRelativeClock),
 }
 
+/// Monotonic time since the ticker was made, on a `RateClock`: what the
+/// failed-authentication throttle and the credential caches measure their
+/// windows with, so their tests can move time instead of sleeping.
+#[derive(Debug, Clone)]
+pub struct Ticker {
+    clock: RateClock,
+    origin: Instant,
+}
+
+impl Ticker {
+    pub fn new(clock: RateClock) -> Self {
+        Self {
+            clock,
+            origin: Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> Duration {
+        match &self.clock {
+            RateClock::System => self.origin.elapsed(),
+            RateClock::Manual(clock) => Duration::from_nanos(u64::from(clock.now())),
+        }
+    }
+}
+
 type Limiter<C> =
     RateLimiter<Scope, DefaultKeyedStateStore<Scope>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
@@ -115,11 +140,7 @@ impl RateLimit {
         self.evict_idle(limiter);
         limiter.take(principal).map_err(|wait| {
             self.rejections.fetch_add(1, Ordering::Relaxed);
-            // Whole seconds, rounded up, and never 0: "retry now" would only bounce again.
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError::RateLimited {
-                retry_after_secs: secs.max(1),
-            }
+            ApiError::retry_after(wait)
         })
     }
 

@@ -32,12 +32,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: &Config, store: Store) -> Self {
         Self {
-            auth: Authenticator::new(
-                config.auth_levels,
-                store.clone(),
-                config.credential_cache,
-                config.demo,
-            ),
+            auth: Authenticator::new(config.auth_settings(), store.clone()),
             store,
             readiness: tokio::sync::Mutex::new(None),
             rate_limit: RateLimit::with_clock(
@@ -88,6 +83,10 @@ impl AppState {
             db_retries: self.store.stats().retries.load(Ordering::Relaxed),
             db_stalls: self.store.stats().stalls.load(Ordering::Relaxed),
             writer: self.store.writer_stats(),
+            auth_throttle_pairs: self.auth.throttled_pairs(),
+            auth_throttle_refusals: self.auth.throttle_refusals(),
+            negative_cache_entries: self.auth.known_missing(),
+            log_lines_dropped: crate::logging::dropped_lines(),
         }
     }
 }

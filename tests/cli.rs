@@ -815,3 +815,38 @@ fn an_in_memory_sqlite_database_is_refused_at_start_with_one_line() {
     assert_fails(&run, &["in-memory", "file path"]);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn a_credential_cache_over_300_seconds_is_refused_before_serving() {
+    for too_long in ["301", "99999999999999999"] {
+        let run = guestpass(&[
+            "serve",
+            "--database-url",
+            "never-opened.db",
+            "--bind",
+            "127.0.0.1:0",
+            "--credential-cache-secs",
+            too_long,
+        ]);
+        assert_fails(&run, &["--credential-cache-secs", "0..=300"]);
+    }
+}
+
+#[test]
+fn trusted_proxies_that_are_not_ips_or_cidrs_are_refused_naming_the_entry() {
+    for (list, named) in [
+        ("10.0.0.0/8,proxy.local", "proxy.local"),
+        ("10.0.0.0/33", "10.0.0.0/33"),
+    ] {
+        let run = guestpass(&[
+            "serve",
+            "--database-url",
+            "never-opened.db",
+            "--bind",
+            "127.0.0.1:0",
+            "--trusted-proxies",
+            list,
+        ]);
+        assert_fails(&run, &["--trusted-proxies", named]);
+    }
+}

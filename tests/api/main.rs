@@ -11,6 +11,7 @@ mod create;
 mod dates;
 mod envelopes;
 mod faults;
+mod guard;
 mod hardening;
 mod idempotency;
 mod instances;

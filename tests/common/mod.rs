@@ -382,6 +382,9 @@ pub async fn serve_url(
     config.store.pool_timeout = Duration::from_secs(5);
     // Tests send bursts from one principal; the rate-limit tests turn it on.
     config.rate_limit = 0;
+    // Tests send many wrong credentials from one address on purpose; the
+    // failed-authentication tests turn the throttle on.
+    config.auth_failure_limit = 0;
     adjust(&mut config);
     let base_path = config.base_path.clone();
     let application = Application::build(config).expect("build the application");
