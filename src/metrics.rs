@@ -68,6 +68,7 @@ pub struct Metrics {
 }
 
 /// Gauges read at scrape time.
+#[derive(Default)]
 pub struct Gauges {
     pub pool_in_use: u32,
     pub pool_idle: u32,
@@ -302,15 +303,7 @@ mod tests {
                 });
             }
         });
-        let text = m.render(&Gauges {
-            pool_in_use: 0,
-            pool_idle: 0,
-            rate_limit_buckets: 0,
-            rate_limit_rejections: 0,
-            db_retries: 0,
-            db_stalls: 0,
-            writer: None,
-        });
+        let text = m.render(&Gauges::default());
         let n = (SHARDS + 3) * 100;
         assert!(text.contains(&format!(
             "guestpass_requests_total{{operation=\"createGuestPass\",status=\"201\"}} {n}\n"
