@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -47,7 +47,7 @@ impl Inner {
 /// One of a principal's slots, held for as long as its request runs;
 /// dropping it frees the slot (and the principal's entry when idle).
 pub struct SharePermit {
-    held: Option<(Arc<Inner>, String, OwnedSemaphorePermit)>,
+    held: Option<Entry>,
 }
 
 impl std::fmt::Debug for SharePermit {
@@ -58,19 +58,38 @@ impl std::fmt::Debug for SharePermit {
 
 impl Drop for SharePermit {
     fn drop(&mut self) {
-        let Some((inner, principal, permit)) = self.held.take() else {
-            return;
-        };
-        drop(permit);
-        let mut slots = inner.slots();
-        // Only the map's own reference left: nobody holds a permit (each
-        // permit keeps the semaphore alive) and nobody waits (a waiter clones
-        // the Arc under this lock before it waits).
+        if let Some(entry) = &self.held {
+            entry.semaphore().add_permits(1);
+        }
+    }
+}
+
+/// A reference to a principal's semaphore, by a request holding or waiting
+/// for one of its slots. However it ends (a permit dropped, a wait timed out
+/// or the request abandoned while waiting), the last one out removes the
+/// principal's entry.
+struct Entry {
+    inner: Arc<Inner>,
+    principal: String,
+    semaphore: Arc<Semaphore>,
+}
+
+impl Entry {
+    fn semaphore(&self) -> &Semaphore {
+        &self.semaphore
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let mut slots = self.inner.slots();
+        // Only the map's reference and this one left: nobody else holds or
+        // waits (each does through an `Entry`, cloned under this lock).
         if slots
-            .get(&principal)
-            .is_some_and(|s| Arc::strong_count(s) == 1)
+            .get(&self.principal)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.semaphore) && Arc::strong_count(s) == 2)
         {
-            slots.remove(&principal);
+            slots.remove(&self.principal);
         }
     }
 }
@@ -102,33 +121,29 @@ impl Share {
             .entry(principal.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(inner.per_principal)))
             .clone();
-        let acquired = tokio::time::timeout(inner.wait, semaphore.clone().acquire_owned()).await;
-        // Our clone must be gone before a permit's drop looks at the count.
-        drop(semaphore);
-        match acquired {
-            Ok(Ok(permit)) => Ok(SharePermit {
-                held: Some((inner.clone(), principal.to_owned(), permit)),
-            }),
-            // Timed out (or, never in practice, the semaphore was closed).
-            _ => {
-                self.forget_if_idle(inner, principal);
-                self.refusals.fetch_add(1, Ordering::Relaxed);
-                Err(ApiError::RateLimited {
-                    retry_after_secs: 1,
-                })
+        let entry = Entry {
+            inner: inner.clone(),
+            principal: principal.to_owned(),
+            semaphore,
+        };
+        let acquired = match tokio::time::timeout(inner.wait, entry.semaphore().acquire()).await {
+            Ok(Ok(permit)) => {
+                // The slot is given back by `SharePermit`'s drop instead, so
+                // no permit borrows the entry.
+                permit.forget();
+                true
             }
+            // Timed out (or, never in practice, the semaphore was closed).
+            _ => false,
+        };
+        if acquired {
+            return Ok(SharePermit { held: Some(entry) });
         }
-    }
-
-    /// A refused waiter may have been the last to reference the entry.
-    fn forget_if_idle(&self, inner: &Inner, principal: &str) {
-        let mut slots = inner.slots();
-        if slots
-            .get(principal)
-            .is_some_and(|s| Arc::strong_count(s) == 1)
-        {
-            slots.remove(principal);
-        }
+        drop(entry);
+        self.refusals.fetch_add(1, Ordering::Relaxed);
+        Err(ApiError::RateLimited {
+            retry_after_secs: 1,
+        })
     }
 
     pub fn refusals(&self) -> u64 {
@@ -183,6 +198,18 @@ mod tests {
         drop(held);
         assert!(waiter.await.unwrap().is_ok());
         assert_eq!(share.refusals(), 0);
+        assert_eq!(share.principals(), 0);
+    }
+
+    #[actix_web::test]
+    async fn an_abandoned_wait_leaves_nothing_behind() {
+        let share = Share::new(1, Duration::from_secs(30));
+        let held = share.acquire("chain:a").await.unwrap();
+        // Polled once (it queues), then dropped, as when the client leaves.
+        let abandoned = futures_util::FutureExt::now_or_never(share.acquire("chain:a"));
+        assert!(abandoned.is_none());
+        assert_eq!(share.principals(), 1);
+        drop(held);
         assert_eq!(share.principals(), 0);
     }
 
