@@ -138,14 +138,8 @@ impl CustomizeConnection<Pooled<PgConnection>, diesel::r2d2::Error> for PgSetup 
     fn on_acquire(&self, pooled: &mut Pooled<PgConnection>) -> Result<(), diesel::r2d2::Error> {
         let conn = &mut pooled.conn;
         // A hung statement must not hold a pooled connection forever.
-        // random_page_cost: the default (4) prices an index read as if from
-        // a spinning disk, so a search over a chain that is most of the
-        // table scans and sorts it (30 ms at 100k passes) instead of walking
-        // its covering index (6 ms); 1.1 is the usual value for SSDs and a
-        // cached working set.
         conn.batch_execute(&format!(
-            "SET statement_timeout = {0}; SET idle_in_transaction_session_timeout = {0}; \
-             SET random_page_cost = 1.1",
+            "SET statement_timeout = {0}; SET idle_in_transaction_session_timeout = {0}",
             self.statement_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)
