@@ -79,6 +79,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GUESTPASS_POOL_TIMEOUT_MS", default_value_t = defaults::POOL_TIMEOUT_MS,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub pool_timeout_ms: u64,
+    /// Database connections one principal (location, else chain, else client) may use at once;
+    /// its further requests wait for one of its own, up to the pool timeout, then get 429
+    /// (default: half the pool size, at least 1; 0 = no cap).
+    #[arg(long, env = "GUESTPASS_PRINCIPAL_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub principal_connections: Option<u32>,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "GUESTPASS_WORKERS", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub workers: Option<u32>,
@@ -160,6 +166,7 @@ impl ServeArgs {
         config.store.pool_timeout = Duration::from_millis(self.pool_timeout_ms);
         config.store.sqlite_synchronous = self.sqlite_synchronous;
         config.store.pg_batch_writers = self.pg_batch_writers as usize;
+        config.principal_connections = self.principal_connections;
         if let Some(workers) = self.workers {
             config.workers = workers as usize;
         }

@@ -42,6 +42,12 @@ pub mod defaults {
     /// PostgreSQL: threads that send queued creates together, one statement
     /// per batch.
     pub const PG_BATCH_WRITERS: u64 = 2;
+
+    /// Database connections one principal may hold at once: half the pool,
+    /// at least one, so one tenant's flood always leaves room for the others.
+    pub fn principal_connections(pool_size: u32) -> u32 {
+        (pool_size / 2).max(1)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +92,18 @@ pub struct Config {
     /// Demo mode (`serve --demo`): the demo principals, whose secrets are
     /// public, authenticate only while it is on.
     pub demo: bool,
+    /// Requests one principal may run against the database at once (0: no
+    /// cap); `None` is the default, `defaults::principal_connections` of
+    /// whatever the pool size ends up being.
+    pub principal_connections: Option<u32>,
+}
+
+impl Config {
+    /// The per-principal share in effect (0: no cap).
+    pub fn principal_connections(&self) -> u32 {
+        self.principal_connections
+            .unwrap_or_else(|| defaults::principal_connections(self.store.pool_size))
+    }
 }
 
 impl Config {
@@ -121,6 +139,7 @@ impl Config {
             desk: false,
             tls: None,
             demo: false,
+            principal_connections: None,
         }
     }
 }
@@ -166,6 +185,17 @@ mod tests {
         assert_eq!(normalize_base_path("/members/v1.0"), "/members/v1.0");
         assert_eq!(normalize_base_path("members/v1.0/"), "/members/v1.0");
         assert_eq!(normalize_base_path("/"), "");
+    }
+
+    #[test]
+    fn the_default_share_is_half_the_pool_and_at_least_one() {
+        let mut config = Config::new("guestpass.db");
+        config.store.pool_size = 8;
+        assert_eq!(config.principal_connections(), 4);
+        config.store.pool_size = 1;
+        assert_eq!(config.principal_connections(), 1);
+        config.principal_connections = Some(0);
+        assert_eq!(config.principal_connections(), 0);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod observe;
 pub mod rate_limit;
 pub mod routes;
 pub mod secret;
+pub mod share;
 pub mod state;
 pub mod store;
 pub mod tls;

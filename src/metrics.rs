@@ -74,6 +74,9 @@ pub struct Gauges {
     pub pool_idle: u32,
     pub rate_limit_buckets: usize,
     pub rate_limit_rejections: usize,
+    /// Requests refused with 429 because their principal's share of the
+    /// database stayed taken for the whole pool timeout.
+    pub share_refusals: u64,
     pub db_retries: u64,
     pub db_stalls: u64,
     /// SQLite's writer: (panics, connection restarts, queued writes).
@@ -175,6 +178,13 @@ impl Metrics {
         );
         gauge(
             &mut out,
+            "guestpass_share_refusals_total",
+            "Requests refused with 429 after waiting the pool timeout for their principal's share of the database.",
+            "counter",
+            gauges.share_refusals.to_string(),
+        );
+        gauge(
+            &mut out,
             "guestpass_db_retries_total",
             "Transactions run again after a deadlock or serialization failure.",
             "counter",
@@ -271,6 +281,7 @@ mod tests {
             pool_idle: 3,
             rate_limit_buckets: 0,
             rate_limit_rejections: 0,
+            share_refusals: 0,
             db_retries: 0,
             db_stalls: 0,
             writer: None,

@@ -11,6 +11,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::metrics::{Gauges, Metrics};
 use crate::rate_limit::RateLimit;
+use crate::share::Share;
 use crate::store::Store;
 
 pub struct AppState {
@@ -19,6 +20,8 @@ pub struct AppState {
     readiness: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
     pub auth: Authenticator,
     pub rate_limit: RateLimit,
+    /// Each principal's share of the database (contract §7).
+    pub share: Share,
     pub metrics: Metrics,
     /// Where the API lives, e.g. `/members/v1.0`; never ends with `/`.
     pub base_path: String,
@@ -40,6 +43,7 @@ impl AppState {
                 config.rate_burst,
                 config.rate_clock.clone(),
             ),
+            share: Share::new(config.principal_connections(), config.store.pool_timeout),
             metrics: Metrics::default(),
             base_path: config.base_path.clone(),
             max_period_days: config.max_period_days,
@@ -80,6 +84,7 @@ impl AppState {
             pool_idle,
             rate_limit_buckets: self.rate_limit.buckets(),
             rate_limit_rejections: self.rate_limit.rejections(),
+            share_refusals: self.share.refusals(),
             db_retries: self.store.stats().retries.load(Ordering::Relaxed),
             db_stalls: self.store.stats().stalls.load(Ordering::Relaxed),
             writer: self.store.writer_stats(),

@@ -5,7 +5,7 @@ use super::{email_key, EmailKey, FieldErrors, GuestPassStatus, Reason, UtcTimest
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 /// Deeper pages cost every tenant: the contract caps `offset`.
-pub const MAX_OFFSET: i64 = i64::MAX;
+pub const MAX_OFFSET: i64 = 10_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
@@ -102,6 +102,22 @@ mod tests {
                 bounded_integer(Some(bad), 20, 1, 100),
                 Err(Reason::WrongFormat),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn offset_is_capped_at_ten_thousand() {
+        assert_eq!(
+            SearchFilter::parse("offset=10000").map(|f| f.offset).ok(),
+            Some(10_000)
+        );
+        for deep in ["10001", "250000", "99999999999999999999999"] {
+            let errors = SearchFilter::parse(&format!("offset={deep}")).unwrap_err();
+            assert_eq!(
+                errors.as_map().get("offset"),
+                Some(&Reason::OutOfRange),
+                "{deep}"
             );
         }
     }

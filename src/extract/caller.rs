@@ -1,6 +1,8 @@
 //! `Caller`: the authenticated principal of a request. Extracting it checks
-//! the access headers and charges the principal's rate limit; a handler that
-//! takes a `Caller` runs only for a caller who passed both.
+//! the access headers, charges the principal's rate limit and takes one of
+//! its slots of the database (its fair share); a handler that takes a
+//! `Caller` runs only for a caller who passed all three, and holds the slot
+//! until it finishes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::domain::{Scope, UserId};
 use crate::error::ApiError;
+use crate::share::SharePermit;
 use crate::state::AppState;
 
 #[derive(Debug)]
@@ -19,6 +22,9 @@ pub struct Caller {
     pub principal: String,
     /// `X-User-ID`, recorded as who created or cancelled a pass.
     pub user_id: Option<UserId>,
+    /// One of the principal's slots of the database, freed when the handler
+    /// (which owns the `Caller`) finishes.
+    pub share: SharePermit,
 }
 
 impl FromRequest for Caller {
@@ -34,7 +40,11 @@ impl FromRequest for Caller {
             let identity = state.auth.authenticate(&req).await?;
             // Limiting after authentication keeps buckets to real principals.
             state.rate_limit.check(&identity.scope)?;
+            // After the rate limit: a request refused anyway must not queue
+            // for a slot. Waits up to the pool timeout, then 429.
+            let share = state.share.acquire(&identity.principal).await?;
             Ok(Caller {
+                share,
                 scope: identity.scope,
                 principal: identity.principal,
                 user_id: identity.user_id,

@@ -10,6 +10,7 @@ mod checkins;
 mod create;
 mod dates;
 mod envelopes;
+mod fairness;
 mod faults;
 mod guard;
 mod hardening;

@@ -13,6 +13,7 @@ on_both_backends!(
     offset_past_the_end_is_an_empty_page_with_the_right_total,
     limit_outside_1_to_100_is_out_of_range_and_non_integers_are_wrong_format,
     offset_below_zero_is_out_of_range_and_non_integers_are_wrong_format,
+    offset_above_ten_thousand_is_out_of_range,
     status_other_than_the_four_upper_case_values_is_wrong_format,
     valid_at_that_is_not_a_strict_date_is_wrong_format,
     several_bad_parameters_are_reported_together,
@@ -342,6 +343,21 @@ async fn offset_below_zero_is_out_of_range_and_non_integers_are_wrong_format(bac
     }
     let res = search(&app, &Creds::chain_a(), &[("offset", "0")]).await;
     assert_eq!(res.status, 200, "{}", res.text);
+}
+
+/// Deeper pages cost every tenant (contract §5): 10,000 is the last offset
+/// served; beyond it, however large, is `outOfRange`.
+async fn offset_above_ten_thousand_is_out_of_range(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_ok(LOC_A1, &unique_email()).await;
+    let res = search(&app, &Creds::chain_a(), &[("offset", "10000")]).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["offset"], json!(10_000), "{}", res.text);
+    assert_eq!(res.body["total"], json!(1), "{}", res.text);
+    for offset in ["10001", "250000", "99999999999999999999"] {
+        let res = search(&app, &Creds::chain_a(), &[("offset", offset)]).await;
+        res.assert_bad_request(json!({ "offset": "outOfRange" }));
+    }
 }
 
 async fn status_other_than_the_four_upper_case_values_is_wrong_format(backend: Backend) {

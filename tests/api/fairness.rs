@@ -1,0 +1,219 @@
+//! Contract section 7, a fair share of the database per principal: one
+//! principal's flood of expensive requests is queued on its own slots (and
+//! refused with 429 when it waited the pool timeout), while every other
+//! principal keeps being served; nobody gets 503 for lack of a connection.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use guestpass::store::seams;
+
+use crate::common::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served,
+    a_principal_over_its_share_waits_the_pool_timeout_then_gets_429,
+);
+
+/// Passes seeded into chain A, so a deep page costs real work.
+const SEEDED: u64 = 40_000;
+/// Concurrent deep searches from chain A, as measured in issue 11.
+const FLOODERS: usize = 48;
+/// Short enough that, without the share, chain B's reads queue behind the
+/// flood on the shared pool for longer than this (and get 503).
+const FLOOD_POOL_TIMEOUT_MS: u64 = 200;
+/// Searches each flooder sends, one after the other.
+const ROUNDS: usize = 3;
+
+/// Chain A floods `offset=9900&limit=100` while chain B reads its own pass
+/// over and over: every answer to B is 200; A's are 200 (served in turn)
+/// or 429 (waited its whole share timeout), never 503.
+async fn a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served(backend: Backend) {
+    // The test pool (4) gives each principal 2 connections by default. A
+    // short pool timeout: without the share, B would queue behind A's flood
+    // on the shared pool for longer than this and get 503.
+    let app = spawn_app_with(backend, |c| {
+        c.store.pool_timeout = Duration::from_millis(FLOOD_POOL_TIMEOUT_MS);
+        // Credentials from memory: the pool serves only the requests' own work.
+        c.credential_cache = Duration::from_secs(600);
+    })
+    .await;
+    guestpass::admin::seed(app.store(), LOC_A1, SEEDED)
+        .await
+        .expect("seed");
+    let created = app
+        .create(&Creds::chain_b(), &pass_body(LOC_B1, &unique_email()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let own = format!("/guest-passes/{}", created.id());
+
+    let flood_done = std::cell::Cell::new(false);
+    let started = Instant::now();
+    let flood = async {
+        let answers = join_all((0..FLOODERS).map(|_| async {
+            let mut statuses = Vec::new();
+            for _ in 0..ROUNDS {
+                let res = app
+                    .get("/guest-passes?offset=9900&limit=100", &Creds::chain_a())
+                    .await;
+                if res.status == 429 {
+                    assert_eq!(res.header("Retry-After"), Some("1"), "{}", res.text);
+                    assert_eq!(res.body["cause"], "rateLimitsExceeded", "{}", res.text);
+                }
+                statuses.push((res.status, res.text));
+            }
+            statuses
+        }))
+        .await;
+        flood_done.set(true);
+        answers.into_iter().flatten().collect::<Vec<_>>()
+    };
+    let reader = async {
+        let mut answers = Vec::new();
+        // Reads for as long as the flood lasts (at least a few).
+        while !flood_done.get() || answers.len() < 5 {
+            let res = app.get(&own, &Creds::chain_b()).await;
+            answers.push((res.status, res.text));
+        }
+        answers
+    };
+    let (flooded, read) = tokio::join!(flood, reader);
+
+    for (status, text) in &read {
+        assert_eq!(
+            *status, 200,
+            "chain B was not served during the flood: {text}"
+        );
+    }
+    let served = flooded.iter().filter(|(s, _)| *s == 200).count();
+    for (status, text) in &flooded {
+        assert!(
+            *status == 200 || *status == 429,
+            "the flooding chain got {status}, not 200 or 429: {text}"
+        );
+    }
+    // A's flood was queued, not refused wholesale.
+    assert!(served > 0, "no deep search of chain A was served");
+    eprintln!(
+        "{backend:?}: in {:?}, chain B {} reads, all 200; chain A {served} of {} searches 200, \
+         the rest 429",
+        started.elapsed(),
+        read.len(),
+        flooded.len()
+    );
+}
+
+/// With one connection per principal and chain A's first write held inside
+/// the store, A's next writes queue for its one slot: the last of them is
+/// refused with 429 and `Retry-After: 1` once it has waited the pool timeout
+/// (never at once), while chain B is served meanwhile.
+async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend: Backend) {
+    let timeout = Duration::from_millis(1500);
+    let app = spawn_app_with(backend, |c| {
+        c.store.pool_timeout = timeout;
+        c.principal_connections = Some(1);
+        // The held point is on the single-statement write path.
+        c.store.pg_batch_writers = 0;
+    })
+    .await;
+    let created = app
+        .create(&Creds::chain_b(), &pass_body(LOC_B1, &unique_email()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let own = format!("/guest-passes/{}", created.id());
+
+    // SQLite's writes run on its writer thread; PostgreSQL's in the
+    // request's own transaction.
+    let point = match backend {
+        Backend::Sqlite => seams::WRITE_JOB,
+        Backend::Postgres => seams::BEFORE_COMMIT,
+    };
+    let seams = app.store().seams();
+    seams.hold(point);
+    // Keyed writes: on PostgreSQL they run in a transaction of their own,
+    // where the held point is.
+    let keyed = || Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string());
+    let (creds_a, first_body) = (keyed(), pass_body(LOC_A1, &unique_email()));
+    let held = app.create(&creds_a, &first_body);
+    let rest = async {
+        let store = app.store().clone();
+        let arrived = actix_web::rt::task::spawn_blocking(move || {
+            store
+                .seams()
+                .wait_for_arrivals(point, 1, Duration::from_secs(10))
+        })
+        .await
+        .unwrap_or(false);
+        assert!(arrived, "the first write never reached the store");
+        // Two more of A's writes queue for its one slot. The held write
+        // keeps it until its own deadline; the second then gets the slot
+        // (and is held in turn) or times out as well; the third has waited
+        // its whole pool timeout by the time either frees it.
+        let queued = async {
+            let second_body = pass_body(LOC_A1, &unique_email());
+            let creds_second = keyed();
+            let second = app.create(&creds_second, &second_body);
+            let third = async {
+                // Queued strictly after the second.
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+                let started = Instant::now();
+                let res = app
+                    .create(&keyed(), &pass_body(LOC_A1, &unique_email()))
+                    .await;
+                (res, started.elapsed())
+            };
+            tokio::join!(second, third)
+        };
+        // Chain B, meanwhile: served at once, whatever A waits for.
+        let other = async {
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            app.get(&own, &Creds::chain_b()).await
+        };
+        tokio::join!(queued, other)
+    };
+    let (first, ((second, (third, waited)), other)) = tokio::join!(held, rest);
+    seams.release(point);
+
+    assert_eq!(other.status, 200, "chain B was not served: {}", other.text);
+    assert_eq!(third.status, 429, "{}", third.text);
+    assert_eq!(third.header("Retry-After"), Some("1"), "{}", third.text);
+    assert_eq!(third.body["cause"], "rateLimitsExceeded", "{}", third.text);
+    // It queued for a slot rather than being turned away at once.
+    assert!(
+        waited >= timeout.mul_f32(0.9),
+        "refused after {waited:?}, before the pool timeout {timeout:?}"
+    );
+    // The held write and the second met their deadlines (503: nothing
+    // written) or the share's (429); none of them was written.
+    assert_eq!(first.status, 503, "{}", first.text);
+    assert!(
+        second.status == 429 || second.status == 503,
+        "{}: {}",
+        second.status,
+        second.text
+    );
+    let metrics = app
+        .raw(
+            awc::http::Method::GET,
+            &app.root_url("/metrics"),
+            &Creds::none(),
+            None,
+        )
+        .await;
+    let refusals = metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("guestpass_share_refusals_total "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        refusals.is_some_and(|n| n >= 1),
+        "no share refusal counted: {}",
+        metrics.text
+    );
+    // The slot is free again: A is served once its writes are done.
+    let later = app
+        .get(&own.replace(&created.id(), "unknown"), &Creds::chain_a())
+        .await;
+    assert_eq!(later.status, 404, "{}", later.text);
+}
