@@ -50,6 +50,13 @@ pub struct SharePermit {
     held: Option<Entry>,
 }
 
+impl SharePermit {
+    /// No slot: for a request that holds no pool connection.
+    pub fn none() -> Self {
+        Self { held: None }
+    }
+}
+
 impl std::fmt::Debug for SharePermit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SharePermit")
@@ -126,6 +133,15 @@ impl Share {
             principal: principal.to_owned(),
             semaphore,
         };
+        // A free slot is taken at once, without arming a timer.
+        let taken = entry
+            .semaphore()
+            .try_acquire()
+            .map(|permit| permit.forget())
+            .is_ok();
+        if taken {
+            return Ok(SharePermit { held: Some(entry) });
+        }
         let acquired = match tokio::time::timeout(inner.wait, entry.semaphore().acquire()).await {
             Ok(Ok(permit)) => {
                 // The slot is given back by `SharePermit`'s drop instead, so

@@ -10,10 +10,26 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use actix_web::http::Method;
+
 use crate::domain::{Scope, UserId};
 use crate::error::ApiError;
 use crate::share::SharePermit;
 use crate::state::AppState;
+use crate::store::Access;
+
+/// How each method of the matched resource uses the database; attached to
+/// every resource by the route table.
+pub struct Accesses(pub Vec<(Method, Access)>);
+
+impl Accesses {
+    fn of(&self, method: &Method) -> Access {
+        self.0
+            .iter()
+            .find(|(m, _)| m == method)
+            .map_or(Access::Read, |(_, access)| *access)
+    }
+}
 
 #[derive(Debug)]
 pub struct Caller {
@@ -41,8 +57,17 @@ impl FromRequest for Caller {
             // Limiting after authentication keeps buckets to real principals.
             state.rate_limit.check(&identity.scope)?;
             // After the rate limit: a request refused anyway must not queue
-            // for a slot. Waits up to the pool timeout, then 429.
-            let share = state.share.acquire(&identity.principal).await?;
+            // for a slot. Waits up to the pool timeout, then 429. Only a
+            // request that will hold a pool connection takes a slot.
+            let access = req
+                .app_data::<Accesses>()
+                .map_or(Access::Read, |a| a.of(req.method()));
+            let keyed = req.headers().contains_key("idempotency-key");
+            let share = if state.store.holds_a_connection(access, keyed) {
+                state.share.acquire(&identity.principal).await?
+            } else {
+                SharePermit::none()
+            };
             Ok(Caller {
                 share,
                 scope: identity.scope,

@@ -6,4 +6,4 @@ mod body;
 mod caller;
 
 pub use body::{JsonBody, MAX_BODY};
-pub use caller::Caller;
+pub use caller::{Accesses, Caller};

@@ -10,11 +10,16 @@ pub mod service;
 use actix_web::http::Method;
 use actix_web::{web, Route};
 
+use crate::extract::Accesses;
+use crate::store::Access;
+
 /// One operation of a resource: its method, its name in metrics (the
 /// contract's operationId) and its handler.
 pub struct Operation {
     pub method: Method,
     pub id: &'static str,
+    /// How it uses the database (whether it takes a share of it).
+    pub access: Access,
     handler: fn() -> Route,
 }
 
@@ -34,6 +39,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::GET,
             id: "health",
+            access: Access::Read,
             handler: || web::get().to(service::health),
         }],
     },
@@ -43,6 +49,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::GET,
             id: "readyz",
+            access: Access::Read,
             handler: || web::get().to(service::health),
         }],
     },
@@ -52,6 +59,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::GET,
             id: "livez",
+            access: Access::Read,
             handler: || web::get().to(service::livez),
         }],
     },
@@ -61,6 +69,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::GET,
             id: "metrics",
+            access: Access::Read,
             handler: || web::get().to(service::metrics),
         }],
     },
@@ -70,6 +79,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::GET,
             id: "openapiSpec",
+            access: Access::Read,
             handler: || web::get().to(service::openapi),
         }],
     },
@@ -80,11 +90,13 @@ pub static ROUTES: &[Resource] = &[
             Operation {
                 method: Method::GET,
                 id: "searchGuestPasses",
+                access: Access::Read,
                 handler: || web::get().to(guest_passes::search),
             },
             Operation {
                 method: Method::POST,
                 id: "createGuestPass",
+                access: Access::Create,
                 handler: || web::post().to(guest_passes::create),
             },
         ],
@@ -96,11 +108,13 @@ pub static ROUTES: &[Resource] = &[
             Operation {
                 method: Method::GET,
                 id: "getGuestPass",
+                access: Access::Read,
                 handler: || web::get().to(guest_passes::get),
             },
             Operation {
                 method: Method::DELETE,
                 id: "cancelGuestPass",
+                access: Access::Write,
                 handler: || web::delete().to(guest_passes::cancel),
             },
         ],
@@ -111,6 +125,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::GET,
             id: "listCheckins",
+            access: Access::Read,
             handler: || web::get().to(checkins::list),
         }],
     },
@@ -120,6 +135,7 @@ pub static ROUTES: &[Resource] = &[
         operations: &[Operation {
             method: Method::POST,
             id: "checkinGuest",
+            access: Access::Write,
             handler: || web::post().to(checkins::checkin),
         }],
     },
@@ -163,8 +179,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, base_path: &str) {
             .map(|op| op.method.as_str())
             .collect::<Vec<_>>()
             .join(", ");
+        let accesses = Accesses(
+            resource
+                .operations
+                .iter()
+                .map(|op| (op.method.clone(), op.access))
+                .collect(),
+        );
         let mut service = web::resource(path)
             .app_data(Matched::Resource(resource))
+            .app_data(accesses)
             .default_service(fallback::method_not_allowed(allow));
         for operation in resource.operations {
             service = service.route((operation.handler)());

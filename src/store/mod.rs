@@ -72,6 +72,19 @@ pub enum CheckinOutcome {
     UnknownCode,
 }
 
+/// How an operation uses the database: what decides whether it holds one of
+/// the pool's connections while it is served, the thing a principal's share
+/// counts (contract §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// `createGuestPass`: queued for a writer on SQLite and, with batching
+    /// on and no `Idempotency-Key`, on PostgreSQL.
+    Create,
+    /// Cancel and check-in.
+    Write,
+}
+
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
@@ -228,6 +241,21 @@ impl Store {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether an operation of this kind holds a pool connection while it
+    /// runs. Reads always do. Writes that wait in a queue the store serves
+    /// in order hold none: every SQLite write (its single writer), and
+    /// PostgreSQL creates without a key while the batching writer is on;
+    /// a queued write holds nobody else's connection, and counting it would
+    /// only shrink the batches that make writes cheap.
+    pub fn holds_a_connection(&self, access: Access, keyed: bool) -> bool {
+        match (&self.backend, access) {
+            (_, Access::Read) => true,
+            (Backend::Sqlite { .. }, _) => false,
+            (Backend::Postgres(_), Access::Create) => keyed || self.shared.batcher.is_none(),
+            (Backend::Postgres(_), Access::Write) => true,
         }
     }
 

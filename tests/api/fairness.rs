@@ -9,12 +9,13 @@ use futures_util::future::join_all;
 use guestpass::store::seams;
 
 use crate::common::*;
-use crate::on_both_backends;
+use crate::{on_both_backends, on_postgres};
 
-on_both_backends!(
-    a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served,
-    a_principal_over_its_share_waits_the_pool_timeout_then_gets_429,
-);
+on_both_backends!(a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served);
+// Only a request that holds a pool connection takes a slot: on SQLite that is
+// a read (writes queue for the single writer), on PostgreSQL also a keyed or
+// unbatched write, which is where a test can hold one inside the store.
+on_postgres!(a_principal_over_its_share_waits_the_pool_timeout_then_gets_429);
 
 /// Passes seeded into chain A, so a deep page costs real work.
 const SEEDED: u64 = 40_000;
@@ -123,16 +124,10 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
     assert_eq!(created.status, 201, "{}", created.text);
     let own = format!("/guest-passes/{}", created.id());
 
-    // SQLite's writes run on its writer thread; PostgreSQL's in the
-    // request's own transaction.
-    let point = match backend {
-        Backend::Sqlite => seams::WRITE_JOB,
-        Backend::Postgres => seams::BEFORE_COMMIT,
-    };
+    // A keyed write runs in the request's own transaction.
+    let point = seams::BEFORE_COMMIT;
     let seams = app.store().seams();
     seams.hold(point);
-    // Keyed writes: on PostgreSQL they run in a transaction of their own,
-    // where the held point is.
     let keyed = || Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string());
     let (creds_a, first_body) = (keyed(), pass_body(LOC_A1, &unique_email()));
     let held = app.create(&creds_a, &first_body);
@@ -216,4 +211,74 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
         .get(&own.replace(&created.id(), "unknown"), &Creds::chain_a())
         .await;
     assert_eq!(later.status, 404, "{}", later.text);
+}
+
+/// SQLite's writes hold no pool connection (they queue for the single
+/// writer), so they take no slot: with one slot per principal and the writer
+/// held at its first commit, three more writes of the same chain all reach
+/// the writer's queue instead of waiting for the chain's slot, and all four
+/// are written once it goes on.
+#[actix_web::test]
+async fn sqlite_writes_queued_for_the_writer_take_no_slot() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.principal_connections = Some(1);
+        c.store.pool_timeout = Duration::from_secs(10);
+    })
+    .await;
+    let seams = app.store().seams();
+    seams.hold(seams::BEFORE_COMMIT);
+    let keyed = || Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string());
+    let (creds, body) = (keyed(), pass_body(LOC_A1, &unique_email()));
+    let first = app.create(&creds, &body);
+    let rest = async {
+        let store = app.store().clone();
+        let arrived = actix_web::rt::task::spawn_blocking(move || {
+            store
+                .seams()
+                .wait_for_arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+        })
+        .await
+        .unwrap_or(false);
+        assert!(arrived, "the first write never reached its commit");
+        let more = join_all((0..3).map(|_| {
+            let (creds, body) = (keyed(), pass_body(LOC_A1, &unique_email()));
+            let app = &app;
+            async move { app.create(&creds, &body).await }
+        }));
+        let watch = async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let text = app
+                    .raw(
+                        awc::http::Method::GET,
+                        &app.root_url("/metrics"),
+                        &Creds::none(),
+                        None,
+                    )
+                    .await
+                    .text;
+                let queued = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("guestpass_writer_queue "))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+                if queued >= 3 || Instant::now() > deadline {
+                    seams.release(seams::BEFORE_COMMIT);
+                    return queued;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::join!(more, watch)
+    };
+    let (first, (more, queued)) = tokio::join!(first, rest);
+    assert!(
+        queued >= 3,
+        "only {queued} writes reached the writer's queue"
+    );
+    assert_eq!(first.status, 201, "{}", first.text);
+    for res in &more {
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    assert_eq!(app.count_passes(), 4);
 }

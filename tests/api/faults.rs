@@ -160,10 +160,7 @@ async fn a_stuck_writer_fails_readiness_and_its_abandoned_write_is_never_committ
 #[actix_web::test]
 async fn a_slow_commit_whose_requesters_left_commits_nothing() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.store.pool_timeout = Duration::from_millis(500);
-        // Five concurrent writes of one chain must all reach the writer,
-        // not queue for the chain's share of the database (fairness.rs).
-        c.principal_connections = Some(0);
+        c.store.pool_timeout = Duration::from_millis(500)
     })
     .await;
     let seams = app.store().seams();
@@ -190,9 +187,7 @@ async fn a_slow_commit_whose_requesters_left_commits_nothing() {
 /// writer goes on.
 #[actix_web::test]
 async fn a_write_failing_mid_batch_answers_the_whole_batch_503_and_writes_none() {
-    // Nine concurrent writes of one chain must all reach the writer's
-    // queue, not queue for the chain's share of the database (fairness.rs).
-    let app = spawn_app_with(Backend::Sqlite, |c| c.principal_connections = Some(0)).await;
+    let app = spawn_app(Backend::Sqlite).await;
     let seams = app.store().seams();
     // The first write holds the writer at its commit while eight more queue.
     seams.hold(seams::BEFORE_COMMIT);
