@@ -60,20 +60,15 @@ pub async fn checkin(
     else {
         return Err(errors.into());
     };
-    let keyed = match key {
-        Some(key) => {
-            let keyed = idempotency::request(&caller, CheckinGuest, key, body, now, &state);
-            if let Some(replay) = idempotency::replay(&state, &keyed).await? {
-                return Ok(replay);
-            }
-            Some(keyed)
-        }
-        None => None,
-    };
-    let door = state
+    let keyed = key.map(|key| idempotency::request(&caller, CheckinGuest, key, body, now, &state));
+    let door = match state
         .auth
         .location_in_scope(&caller.scope, location_id.as_str())
-        .await?;
+        .await
+    {
+        Ok(door) => door,
+        Err(error) => return idempotency::replay_or(&state, keyed.as_ref(), error).await,
+    };
     let code = code.into_string();
     let Some(keyed) = keyed else {
         let outcome = state.store.check_in(code, door, caller.scope, now).await?;

@@ -70,20 +70,16 @@ pub async fn create(
     let (Some(body), Some(pass), true) = (body, pass, errors.is_empty()) else {
         return Err(errors.into());
     };
-    let keyed = match key {
-        Some(key) => {
-            let keyed = idempotency::request(&caller, CreateGuestPass, key, &body, now, &state);
-            if let Some(replay) = idempotency::replay(&state, &keyed).await? {
-                return Ok(replay);
-            }
-            Some(keyed)
-        }
-        None => None,
-    };
-    let location = state
+    let keyed =
+        key.map(|key| idempotency::request(&caller, CreateGuestPass, key, &body, now, &state));
+    let location = match state
         .auth
         .location_in_scope(&caller.scope, pass.location_id.as_str())
-        .await?;
+        .await
+    {
+        Ok(location) => location,
+        Err(error) => return idempotency::replay_or(&state, keyed.as_ref(), error).await,
+    };
     let Some(keyed) = keyed else {
         let outcome = state
             .store

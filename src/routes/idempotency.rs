@@ -46,16 +46,23 @@ pub fn request(
     }
 }
 
-/// A retry whose key is known is answered from a read, without queuing for
-/// a write: the stored answer again, or 422 when the body differs.
-pub async fn replay(
+/// A keyed write is looked up inside its own write (a replay or 422 comes
+/// from there), so a fresh key costs no extra read. Only when the write
+/// cannot run at all (its location has left the caller's scope since) is
+/// the key looked up on its own: a retry of a write that ran still gets the
+/// stored answer, instead of `error`.
+pub async fn replay_or(
     state: &AppState,
-    keyed: &KeyedRequest,
-) -> Result<Option<HttpResponse>, ApiError> {
+    keyed: Option<&KeyedRequest>,
+    error: ApiError,
+) -> Result<HttpResponse, ApiError> {
+    let Some(keyed) = keyed else {
+        return Err(error);
+    };
     match state.store.find_answer(keyed.clone()).await? {
-        Some((hash, answer)) if hash == keyed.request_hash => Ok(Some(send(&answer, true, state))),
+        Some((hash, answer)) if hash == keyed.request_hash => Ok(send(&answer, true, state)),
         Some(_) => Err(Unprocessable::IdempotencyKeyReused.into()),
-        None => Ok(None),
+        None => Err(error),
     }
 }
 

@@ -20,6 +20,7 @@ on_both_backends!(
     keys_belong_to_one_principal_and_one_operation,
     an_expired_key_runs_again_and_expired_keys_are_deleted,
     answers_other_than_201_and_422_are_not_stored,
+    a_create_whose_location_left_the_scope_is_still_replayed,
 );
 
 const KEY: &str = "Idempotency-Key";
@@ -367,5 +368,32 @@ async fn answers_other_than_201_and_422_are_not_stored(backend: Backend) {
     let res = app.create(&keyed(&key), &body).await;
     assert_eq!(res.status, 201, "{}", res.text);
     assert!(!replayed(&res));
+    assert_eq!(app.count_passes(), 1);
+}
+
+/// A fresh key is looked up only inside its write; a retry whose write can no
+/// longer run (its location was disabled since) still gets the stored answer,
+/// and a new key gets the 404 of the missing location.
+async fn a_create_whose_location_left_the_scope_is_still_replayed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let key = new_key();
+    let body = pass_body(LOC_A1, &unique_email());
+    let first = app.create(&keyed(&key), &body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    guestpass::admin::set_disabled(
+        app.store(),
+        guestpass::domain::PrincipalKind::Location,
+        LOC_A1,
+        true,
+    )
+    .await
+    .expect("disable the location");
+    let again = app.create(&keyed(&key), &body).await;
+    assert_same_answer(&first, &again);
+    assert!(replayed(&again));
+    let fresh = app
+        .create(&keyed(&new_key()), &pass_body(LOC_A1, &unique_email()))
+        .await;
+    assert_eq!(fresh.status, 404, "{}", fresh.text);
     assert_eq!(app.count_passes(), 1);
 }
