@@ -1,6 +1,6 @@
 //! The conformance kit (the `guestpass-conformance` crate) against our
 //! server: it passes at every level set (all credentials given), over https
-//! with a throwaway CA, against `--demo` with at most the four checks no
+//! with a throwaway CA, against `--demo` with at most the three checks no
 //! HTTP request can arrange skipped, and against the default rate limit; it
 //! fails the right checks against a deliberately broken server, and a server
 //! that never answers makes checks fail within the timeout instead of
