@@ -477,9 +477,11 @@ impl Browser {
         let started = Instant::now();
         loop {
             let value = self.js(script).await;
+            // JavaScript's truthiness: a script may answer `0` for "not yet".
             let truthy = match &value {
                 Value::Null | Value::Bool(false) => false,
                 Value::String(s) => !s.is_empty(),
+                Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
                 _ => true,
             };
             if truthy {
