@@ -8,11 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use actix_web::http::Method;
-
-use crate::domain::{Scope, UserId};
+use crate::domain::{IdempotencyKey, Scope, UserId};
 use crate::error::ApiError;
 use crate::share::SharePermit;
 use crate::state::AppState;
@@ -62,7 +61,7 @@ impl FromRequest for Caller {
             let access = req
                 .app_data::<Accesses>()
                 .map_or(Access::Read, |a| a.of(req.method()));
-            let keyed = req.headers().contains_key("idempotency-key");
+            let keyed = req.headers().contains_key(IdempotencyKey::HEADER);
             let share = if state.store.holds_a_connection(access, keyed) {
                 state.share.acquire(&identity.principal).await?
             } else {
