@@ -132,14 +132,7 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
     let (creds_a, first_body) = (keyed(), pass_body(LOC_A1, &unique_email()));
     let held = app.create(&creds_a, &first_body);
     let rest = async {
-        let store = app.store().clone();
-        let arrived = actix_web::rt::task::spawn_blocking(move || {
-            store
-                .seams()
-                .wait_for_arrivals(point, 1, Duration::from_secs(10))
-        })
-        .await
-        .unwrap_or(false);
+        let arrived = app.arrivals(point, 1, Duration::from_secs(10)).await;
         assert!(arrived, "the first write never reached the store");
         // Two more of A's writes queue for its one slot. The held write
         // keeps it until its own deadline; the second then gets the slot
@@ -188,23 +181,10 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
         second.status,
         second.text
     );
-    let metrics = app
-        .raw(
-            awc::http::Method::GET,
-            &app.root_url("/metrics"),
-            &Creds::none(),
-            None,
-        )
-        .await;
-    let refusals = metrics
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("guestpass_share_refusals_total "))
-        .and_then(|n| n.parse::<u64>().ok());
+    let metrics = app.metrics().await;
     assert!(
-        refusals.is_some_and(|n| n >= 1),
-        "no share refusal counted: {}",
-        metrics.text
+        metric(&metrics, "guestpass_share_refusals_total") >= 1,
+        "no share refusal counted: {metrics}"
     );
     // The slot is free again: A is served once its writes are done.
     let later = app
@@ -231,14 +211,9 @@ async fn sqlite_writes_queued_for_the_writer_take_no_slot() {
     let (creds, body) = (keyed(), pass_body(LOC_A1, &unique_email()));
     let first = app.create(&creds, &body);
     let rest = async {
-        let store = app.store().clone();
-        let arrived = actix_web::rt::task::spawn_blocking(move || {
-            store
-                .seams()
-                .wait_for_arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
-        })
-        .await
-        .unwrap_or(false);
+        let arrived = app
+            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+            .await;
         assert!(arrived, "the first write never reached its commit");
         let more = join_all((0..3).map(|_| {
             let (creds, body) = (keyed(), pass_body(LOC_A1, &unique_email()));
@@ -246,36 +221,13 @@ async fn sqlite_writes_queued_for_the_writer_take_no_slot() {
             async move { app.create(&creds, &body).await }
         }));
         let watch = async {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                let text = app
-                    .raw(
-                        awc::http::Method::GET,
-                        &app.root_url("/metrics"),
-                        &Creds::none(),
-                        None,
-                    )
-                    .await
-                    .text;
-                let queued = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("guestpass_writer_queue "))
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(0);
-                if queued >= 3 || Instant::now() > deadline {
-                    seams.release(seams::BEFORE_COMMIT);
-                    return queued;
-                }
-                actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-            }
+            app.queue_reaches(3).await;
+            seams.release(seams::BEFORE_COMMIT);
         };
         tokio::join!(more, watch)
     };
-    let (first, (more, queued)) = tokio::join!(first, rest);
-    assert!(
-        queued >= 3,
-        "only {queued} writes reached the writer's queue"
-    );
+    // `queue_reaches` fails the test unless all three queued behind the first.
+    let (first, (more, ())) = tokio::join!(first, rest);
     assert_eq!(first.status, 201, "{}", first.text);
     for res in &more {
         assert_eq!(res.status, 201, "{}", res.text);

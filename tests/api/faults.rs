@@ -37,25 +37,6 @@ async fn becomes(app: &TestApp, path: &str, status: u16) -> Resp {
     }
 }
 
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
-}
-
-async fn metrics(app: &TestApp) -> String {
-    probe(app, "/metrics").await.text
-}
-
-/// Polls `/metrics` until the writer's queue holds `n` writes.
-async fn queue_reaches(app: &TestApp, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(&metrics(app).await, "guestpass_writer_queue ") < n {
-        assert!(Instant::now() < deadline, "the writes never queued up");
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 fn assert_unavailable(res: &Resp) {
     assert_eq!(res.status, 503, "{}", res.text);
     assert_eq!(res.body["cause"], "systemUnavailable", "{}", res.text);
@@ -100,7 +81,7 @@ async fn a_panicking_write_is_500_and_the_writer_goes_on() {
     app.create_ok(LOC_A1, &unique_email()).await;
     assert_eq!(app.count_passes(), 1);
     assert_eq!(
-        metric(&metrics(&app).await, "guestpass_writer_panics_total "),
+        metric(&app.metrics().await, "guestpass_writer_panics_total"),
         1
     );
     let ready = becomes(&app, "/readyz", 200).await;
@@ -124,16 +105,9 @@ async fn a_stuck_writer_fails_readiness_and_its_abandoned_write_is_never_committ
     let creds = Creds::chain_a();
     let stuck = app.create(&creds, &body);
     let watch = async {
-        let arrived = {
-            let store = app.store().clone();
-            actix_web::rt::task::spawn_blocking(move || {
-                store
-                    .seams()
-                    .wait_for_arrivals(seams::WRITE_JOB, 1, Duration::from_secs(10))
-            })
-            .await
-            .unwrap_or(false)
-        };
+        let arrived = app
+            .arrivals(seams::WRITE_JOB, 1, Duration::from_secs(10))
+            .await;
         assert!(arrived, "the write never reached the writer");
         let ready = becomes(&app, "/readyz", 503).await;
         let live = probe(&app, "/livez").await;
@@ -194,14 +168,9 @@ async fn a_write_failing_mid_batch_answers_the_whole_batch_503_and_writes_none()
     let (creds, body) = (Creds::chain_a(), pass_body(LOC_A1, &unique_email()));
     let first = app.create(&creds, &body);
     let batch = async {
-        let store = app.store().clone();
-        let arrived = actix_web::rt::task::spawn_blocking(move || {
-            store
-                .seams()
-                .wait_for_arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
-        })
-        .await
-        .unwrap_or(false);
+        let arrived = app
+            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+            .await;
         assert!(arrived, "the first write never reached its commit");
         let queued = join_all((0..8).map(|_| {
             let body = pass_body(LOC_A1, &unique_email());
@@ -209,7 +178,7 @@ async fn a_write_failing_mid_batch_answers_the_whole_batch_503_and_writes_none()
             async move { app.create(&Creds::chain_a(), &body).await }
         }));
         let release = async {
-            queue_reaches(&app, 8).await;
+            app.queue_reaches(8).await;
             // The fourth write of the next batch (arrival 1 was the first write).
             seams.fail_on_arrival(seams::WRITE_JOB, 5, "disk I/O error");
             seams.release(seams::BEFORE_COMMIT);

@@ -33,12 +33,6 @@ async fn probe(app: &TestApp, creds: &Creds) -> Resp {
     app.get("/guest-passes", creds).await
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.raw(Method::GET, &app.root_url("/metrics"), &Creds::none(), None)
-        .await
-        .text
-}
-
 async fn failed_authentication_is_throttled_per_address_and_id_until_the_window_passes(
     backend: Backend,
 ) {
@@ -81,7 +75,7 @@ async fn failed_authentication_is_throttled_per_address_and_id_until_the_window_
     probe(&app, &wrong_chain_a())
         .await
         .assert_unauthorized("chain", "X-Chain-Secret");
-    let text = metrics(&app).await;
+    let text = app.metrics().await;
     assert!(
         text.contains("guestpass_auth_throttle_rejections_total 17\n"),
         "{text}"
@@ -263,7 +257,7 @@ async fn an_unknown_id_is_remembered_briefly_then_read_again(backend: Backend) {
         .await
         .assert_unauthorized("chain", "X-Chain-ID");
     assert!(
-        metrics(&app)
+        app.metrics()
             .await
             .contains("guestpass_auth_negative_cache_entries 1\n"),
         "the unknown id is not in the negative cache"
@@ -368,7 +362,8 @@ async fn a_sane_request_id_is_echoed_and_anything_else_replaced_by_a_fresh_one()
         .await
         .header("x-request-id")
         .is_some_and(|id| !id.is_empty()));
-    assert!(metrics(&app)
+    assert!(app
+        .metrics()
         .await
         .contains("# TYPE guestpass_log_lines_dropped_total counter\n"));
 }

@@ -186,14 +186,9 @@ async fn a_cancel_never_commits_between_a_checkins_decision_and_its_visit(backen
     let creds = Creds::chain_a();
     let checkin = door.checkin(&creds, &code, LOC_A1);
     let cancel = async {
-        let store = door.store().clone();
-        let arrived = actix_web::rt::task::spawn_blocking(move || {
-            store
-                .seams()
-                .wait_for_arrivals(seams::CHECKIN_DECIDED, 1, Duration::from_secs(30))
-        })
-        .await
-        .unwrap_or(false);
+        let arrived = door
+            .arrivals(seams::CHECKIN_DECIDED, 1, Duration::from_secs(30))
+            .await;
         assert!(arrived, "the check-in never reached its decision");
         let cancelled = office
             .delete(&format!("/guest-passes/{id}"), &Creds::chain_a())

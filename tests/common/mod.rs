@@ -472,6 +472,41 @@ impl TestApp {
         &self.app_store
     }
 
+    /// Waits (off the async workers) until `n` threads have reached the
+    /// store's seam `point`; false when they did not within `timeout`.
+    pub async fn arrivals(&self, point: &'static str, n: usize, timeout: Duration) -> bool {
+        let store = self.app_store.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            store.seams().wait_for_arrivals(point, n, timeout)
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Polls `/metrics` until SQLite's writer has `n` writes queued.
+    pub async fn queue_reaches(&self, n: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while metric(&self.metrics().await, "guestpass_writer_queue") < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writes never queued up"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// `/metrics`, as text.
+    pub async fn metrics(&self) -> String {
+        self.raw(
+            Method::GET,
+            &self.root_url("/metrics"),
+            &Creds::none(),
+            None,
+        )
+        .await
+        .text
+    }
+
     /// Sends a request to `url` (absolute) with the given headers and an
     /// optional raw body with its content type.
     pub async fn raw(
@@ -571,4 +606,15 @@ impl TestApp {
     pub fn base_url(&self) -> String {
         format!("{}{}", self.address, self.base_path)
     }
+}
+
+/// The value of the unlabelled metric `name` in a `/metrics` text (0 when absent).
+pub fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.strip_prefix(' '))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
