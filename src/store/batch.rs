@@ -11,7 +11,7 @@
 //! fails as a whole (it cannot: a check-in code clash, one in ~10^14) is run
 //! again row by row, where a clash draws a new code.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use super::pool::Manager;
 use super::rows::GuestPassRow;
+use super::writer::{collect, Collected};
 use super::{postgres, CreateOutcome, StoreError};
 
 /// Creates per statement at most.
@@ -100,16 +101,10 @@ fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue) {
         {
             // One writer collects at a time; the others wait their turn here.
             let Ok(queue) = queue.lock() else { return };
-            match queue.recv_timeout(Duration::from_secs(1)) {
-                Ok(job) => batch.push(job),
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+            match collect(&queue, Duration::from_secs(1), MAX_BATCH, &mut batch) {
+                Collected::Some => {}
+                Collected::Nothing => continue,
+                Collected::Closed => return,
             }
         }
         run(pool, batch);

@@ -390,16 +390,10 @@ impl Worker {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
             self.health.beat();
-            match queue.recv_timeout(BEAT) {
-                Ok(job) => batch.push(job),
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+            match collect(&queue, BEAT, MAX_BATCH, &mut batch) {
+                Collected::Some => {}
+                Collected::Nothing => continue,
+                Collected::Closed => return,
             }
             self.health.queued.fetch_sub(batch.len(), Ordering::Relaxed);
             let jobs = std::mem::take(&mut batch);
@@ -552,4 +546,35 @@ fn checkpoint_until_stopped(mut conn: SqliteConnection, stopped: Receiver<()>) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
     }
+}
+
+/// What `collect` found.
+pub(super) enum Collected {
+    Some,
+    /// Nothing arrived within the wait.
+    Nothing,
+    /// Every sender is gone: the server has shut down.
+    Closed,
+}
+
+/// A group commit's batch: waits up to `wait` for one job, then takes what
+/// else is already queued, up to `max` in all, without waiting again.
+pub(super) fn collect<T>(
+    queue: &Receiver<T>,
+    wait: Duration,
+    max: usize,
+    batch: &mut Vec<T>,
+) -> Collected {
+    match queue.recv_timeout(wait) {
+        Ok(job) => batch.push(job),
+        Err(RecvTimeoutError::Timeout) => return Collected::Nothing,
+        Err(RecvTimeoutError::Disconnected) => return Collected::Closed,
+    }
+    while batch.len() < max {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Collected::Some
 }
