@@ -23,6 +23,10 @@ pub enum StartError {
     Tls(String),
 }
 
+/// How long a stopped server waits for its last requests' hold on the store
+/// to go before it closes the store.
+const STORE_CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -107,8 +111,20 @@ impl Application {
                 handle.stop(true).await;
             }
         });
-        let served = self.server.await;
+        let Application {
+            server,
+            store,
+            state,
+            ..
+        } = self;
+        let served = server.await;
         housekeeping.abort();
+        drop(state);
+        if !store.close(STORE_CLOSE_WITHIN).await {
+            log::warn!(
+                "the store was still in use {STORE_CLOSE_WITHIN:?} after the server stopped"
+            );
+        }
         served
     }
 }

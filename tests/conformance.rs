@@ -19,9 +19,12 @@ use guestpass::config::Config;
 use guestpass_conformance::{self as conformance, ConformanceArgs};
 use serde_json::{json, Value};
 
+#[path = "common/pg_url.rs"]
+mod pg_url;
 #[path = "common/principals.rs"]
 #[allow(dead_code)]
 mod principals;
+use pg_url::postgres_url;
 use principals::*;
 
 // ---- our server ----------------------------------------------------------------
@@ -29,12 +32,6 @@ use principals::*;
 enum Backend {
     Sqlite,
     Postgres(String),
-}
-
-fn postgres_url() -> Option<String> {
-    std::env::var("GUESTPASS_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
 }
 
 /// Our server on a random port with a fresh database, provisioned with two
@@ -78,10 +75,14 @@ async fn spawn_ours_with(
             let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
             conn.batch_execute(&format!("CREATE DATABASE {name}"))
                 .expect("create test database");
-            let (server, _) = admin_url
+            let (before_query, query) = admin_url
+                .split_once('?')
+                .map_or((admin_url.as_str(), ""), |(url, q)| (url, q));
+            let (server, _) = before_query
                 .rsplit_once('/')
                 .expect("a database name in the URL");
-            (format!("{server}/{name}"), None, Some((admin_url, name)))
+            let url = format!("{server}/{name}?{query}");
+            (url, None, Some((admin_url, name)))
         }
     };
     let mut config = Config::new(database_url);

@@ -37,9 +37,21 @@ struct Job {
     reply: oneshot::Sender<Result<CreateOutcome, StoreError>>,
 }
 
-#[derive(Clone)]
+/// Dropped, it closes its queue and waits for its writers to finish what
+/// they hold: a batch in flight commits (or fails) and its connection is
+/// closed before the drop returns, not while the process is exiting.
 pub struct Batcher {
-    jobs: SyncSender<Job>,
+    jobs: Option<SyncSender<Job>>,
+    writers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for writer in self.writers.drain(..) {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl Batcher {
@@ -47,16 +59,21 @@ impl Batcher {
     pub fn start(pool: Pool<Manager<PgConnection>>, threads: usize) -> Self {
         let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let mut writers = Vec::new();
         for n in 0..threads.max(1) {
             let (pool, queue) = (pool.clone(), queue.clone());
             let spawned = thread::Builder::new()
                 .name(format!("pg-batcher-{n}"))
                 .spawn(move || serve(&pool, &queue));
-            if let Err(e) = spawned {
-                log::error!("cannot start a PostgreSQL batching writer: {e}");
+            match spawned {
+                Ok(writer) => writers.push(writer),
+                Err(e) => log::error!("cannot start a PostgreSQL batching writer: {e}"),
             }
         }
-        Self { jobs }
+        Self {
+            jobs: Some(jobs),
+            writers,
+        }
     }
 
     /// Creates `row` in the next batch; answers once that batch committed.
@@ -67,18 +84,22 @@ impl Batcher {
         wait: Duration,
     ) -> Result<CreateOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .try_send(Job {
-                row,
-                not_after_ms,
-                reply,
-            })
-            .map_err(|e| match e {
-                TrySendError::Full(_) => StoreError::Unavailable("the create queue is full".into()),
-                TrySendError::Disconnected(_) => {
-                    StoreError::Unavailable("the batching writer has stopped".into())
-                }
-            })?;
+        let Some(jobs) = &self.jobs else {
+            return Err(StoreError::Unavailable(
+                "the batching writer has stopped".into(),
+            ));
+        };
+        jobs.try_send(Job {
+            row,
+            not_after_ms,
+            reply,
+        })
+        .map_err(|e| match e {
+            TrySendError::Full(_) => StoreError::Unavailable("the create queue is full".into()),
+            TrySendError::Disconnected(_) => {
+                StoreError::Unavailable("the batching writer has stopped".into())
+            }
+        })?;
         // Past its deadline the row cannot be inserted any more (it carries
         // the deadline into the database): a 503 here wrote nothing.
         match tokio::time::timeout(wait, answer).await {

@@ -237,6 +237,33 @@ macro_rules! transaction {
 }
 
 impl Store {
+    /// Closes the store once this is its last handle, waiting at most
+    /// `within` for the others to go: PostgreSQL's batching writers finish
+    /// the batch they hold, and the pooled connections are closed, before it
+    /// returns. The server calls it after it stopped serving, so the process
+    /// does not exit while a thread is still inside libpq: exit tears down
+    /// the TLS library under it (a SIGSEGV at shutdown, diesel-rs/diesel#3441).
+    /// False when other handles outlived `within`.
+    pub async fn close(self, within: Duration) -> bool {
+        let Store { backend, shared } = self;
+        drop(backend);
+        let deadline = Instant::now() + within;
+        let mut shared = shared;
+        loop {
+            match Arc::try_unwrap(shared) {
+                // Joining the writers blocks: off the async workers.
+                Ok(last) => return actix_web::web::block(move || drop(last)).await.is_ok(),
+                Err(_) if Instant::now() >= deadline => return false,
+                Err(still_shared) => {
+                    shared = still_shared;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+impl Store {
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",

@@ -34,15 +34,12 @@ async fn a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served(bac
     // The test pool (4) gives each principal 2 connections by default. A
     // short pool timeout: without the share, B would queue behind A's flood
     // on the shared pool for longer than this and get 503.
-    let app = spawn_app_with(backend, |c| {
+    let app = spawn_seeded_app_with(backend, LOC_A1, SEEDED, |c| {
         c.store.pool_timeout = Duration::from_millis(FLOOD_POOL_TIMEOUT_MS);
         // Credentials from memory: the pool serves only the requests' own work.
         c.credential_cache = Duration::from_secs(600);
     })
     .await;
-    guestpass::admin::seed(app.store(), LOC_A1, SEEDED)
-        .await
-        .expect("seed");
     let created = app
         .create(&Creds::chain_b(), &pass_body(LOC_B1, &unique_email()))
         .await;

@@ -362,14 +362,6 @@ async fn a_full_disk_fails_readiness_and_recovers_when_space_returns() {
     drop(restarted);
 }
 
-fn database_name(app: &TestApp) -> String {
-    app.database_url
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn as_admin(statement: &str) {
     let admin = postgres_url().expect("GUESTPASS_TEST_POSTGRES_URL");
     PgConnection::establish(&admin)
@@ -399,7 +391,7 @@ async fn every_connection_killed_is_never_a_500_and_recovers(backend: Backend) {
         "/guest-passes/{}",
         pass["guestPassId"].as_str().unwrap_or_default()
     );
-    kill_connections(&database_name(&app));
+    kill_connections(app.db.pg_name());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let res = app.get(&path, &Creds::chain_a()).await;
@@ -423,11 +415,11 @@ async fn every_connection_killed_is_never_a_500_and_recovers(backend: Backend) {
 /// once it is writable again, both recover without a restart.
 async fn a_read_only_database_fails_readiness_and_writes_until_it_is_writable(backend: Backend) {
     let app = spawn_app(backend).await;
-    let name = database_name(&app);
+    let name = app.db.pg_name();
     as_admin(&format!(
         "ALTER DATABASE {name} SET default_transaction_read_only = on"
     ));
-    kill_connections(&name);
+    kill_connections(name);
     let ready = becomes(&app, "/readyz", 503).await;
     assert_unavailable(&ready);
     let email = unique_email();
@@ -440,7 +432,7 @@ async fn a_read_only_database_fails_readiness_and_writes_until_it_is_writable(ba
     as_admin(&format!(
         "ALTER DATABASE {name} SET default_transaction_read_only = off"
     ));
-    kill_connections(&name);
+    kill_connections(name);
     let ready = becomes(&app, "/readyz", 200).await;
     assert_eq!(ready.status, 200, "{}", ready.text);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -180,12 +180,7 @@ async fn health_is_503_system_unavailable_when_the_database_does_not_answer_post
     let res = get_root(&app, "/health", &Creds::none()).await;
     assert_eq!((res.status, res.text.as_str()), (200, HEALTH_UP));
 
-    let name = app
-        .database_url
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let name = app.db.pg_name();
     let mut admin = PgConnection::establish(&admin_url).expect("connect");
     admin
         .batch_execute(&format!(

@@ -15,7 +15,9 @@ use guestpass::auth::AuthLevels;
 use guestpass::config::Config;
 use serde_json::{json, Value};
 
+mod pg_url;
 mod principals;
+pub use pg_url::postgres_url;
 pub use principals::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +69,6 @@ macro_rules! on_postgres {
             }
         )+
     };
-}
-
-pub fn postgres_url() -> Option<String> {
-    std::env::var("GUESTPASS_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
 }
 
 /// Whether this is a CI run (`.ci/run` sets `CI=true`): there a test that
@@ -260,8 +256,12 @@ impl TestDatabase {
                 let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
                 conn.batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create test database");
-                let url = match admin_url.rsplit_once('/') {
-                    Some((server, _)) => format!("{server}/{name}"),
+                let (before_query, query) = admin_url
+                    .split_once('?')
+                    .map_or((admin_url.as_str(), ""), |(url, q)| (url, q));
+                let url = match before_query.rsplit_once('/') {
+                    Some((server, _)) if query.is_empty() => format!("{server}/{name}"),
+                    Some((server, _)) => format!("{server}/{name}?{query}"),
                     None => panic!("GUESTPASS_TEST_POSTGRES_URL needs a database name"),
                 };
                 Self {
@@ -283,6 +283,11 @@ impl TestDatabase {
             _dir: None,
             pg: None,
         }
+    }
+
+    /// The PostgreSQL database's name (empty for SQLite).
+    pub fn pg_name(&self) -> &str {
+        self.pg.as_ref().map_or("", |(_, name)| name.as_str())
     }
 
     /// Runs SQL straight against the database, e.g. to move a pass's
@@ -356,6 +361,27 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let app = serve(Arc::new(TestDatabase::new(backend)), adjust).await;
     provision(app.store()).await;
     app
+}
+
+/// `spawn_app_with`, with `count` passes seeded at `location` first through
+/// a store of its own at the default timeouts: bulk loading on a busy
+/// machine must not be bound by a test's deliberately short pool timeout.
+pub async fn spawn_seeded_app_with(
+    backend: Backend,
+    location: &str,
+    count: u64,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let db = Arc::new(TestDatabase::new(backend));
+    {
+        let store = guestpass::store::Store::open(&Config::new(&db.url).store)
+            .expect("open a store to seed");
+        provision(&store).await;
+        guestpass::admin::seed(&store, location, count)
+            .await
+            .expect("seed");
+    }
+    serve(db, adjust).await
 }
 
 /// Serves `db` as it is (nothing provisioned): the configuration every test
