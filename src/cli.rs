@@ -67,11 +67,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GUESTPASS_MAX_PERIOD_DAYS", default_value_t = defaults::MAX_PERIOD_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub max_period_days: u32,
-    /// Database connections (default: SQLite 4 readers, PostgreSQL 8).
+    /// Database connections (default: SQLite 8 readers, PostgreSQL 8).
     #[arg(long, env = "GUESTPASS_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: Option<u32>,
     /// PostgreSQL: threads that send queued creates together, one multi-row
-    /// statement per batch (0: each create is its own statement).
+    /// statement per batch, and queued check-ins together, one transaction
+    /// per batch (0: each create and check-in on its own).
     #[arg(long, env = "GUESTPASS_PG_BATCH_WRITERS", default_value_t = defaults::PG_BATCH_WRITERS,
           value_parser = clap::value_parser!(u64).range(0..=16))]
     pub pg_batch_writers: u64,

@@ -42,8 +42,8 @@ pub mod defaults {
     pub const RATE_BURST: u32 = 200;
     pub const BODY_TIMEOUT_SECS: u64 = 10;
     pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
-    /// PostgreSQL: threads that send queued creates together, one statement
-    /// per batch.
+    /// PostgreSQL: threads that send queued creates together (one statement
+    /// per batch) and queued check-ins together (one transaction per batch).
     pub const PG_BATCH_WRITERS: u64 = 2;
 
     /// Database connections one principal may hold at once: half the pool,

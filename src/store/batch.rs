@@ -10,8 +10,14 @@
 //! deadline into the database, as the single-row create does. A batch that
 //! fails as a whole (it cannot: a check-in code clash, one in ~10^14) is run
 //! again row by row, where a clash draws a new code.
+//!
+//! Check-ins without an `Idempotency-Key` queue here too: the ones that
+//! arrive together run in one transaction (each still holds its pass `FOR
+//! SHARE` until the commit, so a cancel waits for it), one commit for N
+//! visits. A batch that fails is run again one check-in per transaction.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,18 +29,41 @@ use tokio::sync::oneshot;
 
 use super::pool::Manager;
 use super::rows::GuestPassRow;
+use super::seams::Seams;
 use super::writer::{collect, Collected};
-use super::{postgres, CreateOutcome, StoreError};
+use super::{postgres, CheckinOutcome, CreateOutcome, Stats, StoreError};
+use crate::domain::{Location, Scope, UtcTimestamp};
 
-/// Creates per statement at most.
+/// Writes per batch at most.
 const MAX_BATCH: usize = 128;
-/// Creates waiting beyond this many are refused with 503.
+/// Writes waiting beyond this many are refused with 503.
 const QUEUE_DEPTH: usize = 4096;
 
-struct Job {
+enum Job {
+    Create(CreateJob),
+    CheckIn(CheckinJob),
+}
+
+struct CreateJob {
     row: GuestPassRow,
     not_after_ms: i64,
     reply: oneshot::Sender<Result<CreateOutcome, StoreError>>,
+}
+
+/// A check-in as `Store::check_in` takes it, with the request's deadline.
+struct CheckinJob {
+    code: String,
+    door: Location,
+    scope: Scope,
+    now: UtcTimestamp,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<CheckinOutcome, StoreError>>,
+}
+
+/// What a batch's check-ins share with the store's other transactions.
+struct Context {
+    stats: Arc<Stats>,
+    seams: Arc<Seams>,
 }
 
 /// Dropped, it closes its queue and waits for its writers to finish what
@@ -56,15 +85,21 @@ impl Drop for Batcher {
 
 impl Batcher {
     /// `threads` writers, each taking a pooled connection per batch.
-    pub fn start(pool: Pool<Manager<PgConnection>>, threads: usize) -> Self {
+    pub fn start(
+        pool: Pool<Manager<PgConnection>>,
+        threads: usize,
+        stats: Arc<Stats>,
+        seams: Arc<Seams>,
+    ) -> Self {
         let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let context = Arc::new(Context { stats, seams });
         let mut writers = Vec::new();
         for n in 0..threads.max(1) {
-            let (pool, queue) = (pool.clone(), queue.clone());
+            let (pool, queue, context) = (pool.clone(), queue.clone(), context.clone());
             let spawned = thread::Builder::new()
                 .name(format!("pg-batcher-{n}"))
-                .spawn(move || serve(&pool, &queue));
+                .spawn(move || serve(&pool, &queue, &context));
             match spawned {
                 Ok(writer) => writers.push(writer),
                 Err(e) => log::error!("cannot start a PostgreSQL batching writer: {e}"),
@@ -84,39 +119,73 @@ impl Batcher {
         wait: Duration,
     ) -> Result<CreateOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
+        self.enqueue(Job::Create(CreateJob {
+            row,
+            not_after_ms,
+            reply,
+        }))?;
+        // Past its deadline the row cannot be inserted any more (it carries
+        // the deadline into the database): a 503 here wrote nothing.
+        await_answer(answer, wait).await
+    }
+
+    /// Checks in with the next batch; answers once that batch committed.
+    /// Past `deadline` the batch does not commit, so a 503 after `wait`
+    /// (the deadline plus a grace) recorded no visit.
+    pub async fn check_in(
+        &self,
+        code: String,
+        door: Location,
+        scope: Scope,
+        now: UtcTimestamp,
+        deadline: Instant,
+        wait: Duration,
+    ) -> Result<CheckinOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Job::CheckIn(CheckinJob {
+            code,
+            door,
+            scope,
+            now,
+            deadline,
+            reply,
+        }))?;
+        await_answer(answer, wait).await
+    }
+
+    fn enqueue(&self, job: Job) -> Result<(), StoreError> {
         let Some(jobs) = &self.jobs else {
             return Err(StoreError::Unavailable(
                 "the batching writer has stopped".into(),
             ));
         };
-        jobs.try_send(Job {
-            row,
-            not_after_ms,
-            reply,
-        })
-        .map_err(|e| match e {
-            TrySendError::Full(_) => StoreError::Unavailable("the create queue is full".into()),
+        jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => StoreError::Unavailable("the write queue is full".into()),
             TrySendError::Disconnected(_) => {
                 StoreError::Unavailable("the batching writer has stopped".into())
             }
-        })?;
-        // Past its deadline the row cannot be inserted any more (it carries
-        // the deadline into the database): a 503 here wrote nothing.
-        match tokio::time::timeout(wait, answer).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err(StoreError::Unavailable(
-                "the batching writer dropped the create".into(),
-            )),
-            Err(_) => Err(StoreError::Unavailable(
-                "the database did not answer in time".into(),
-            )),
-        }
+        })
     }
 }
 
-type Queue = std::sync::Arc<std::sync::Mutex<Receiver<Job>>>;
+async fn await_answer<T>(
+    answer: oneshot::Receiver<Result<T, StoreError>>,
+    wait: Duration,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(wait, answer).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) => Err(StoreError::Unavailable(
+            "the batching writer dropped the write".into(),
+        )),
+        Err(_) => Err(StoreError::Unavailable(
+            "the database did not answer in time".into(),
+        )),
+    }
+}
 
-fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue) {
+type Queue = Arc<std::sync::Mutex<Receiver<Job>>>;
+
+fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue, context: &Context) {
     loop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         {
@@ -128,22 +197,44 @@ fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue) {
                 Collected::Closed => return,
             }
         }
-        run(pool, batch);
+        run(pool, batch, context);
     }
 }
 
-fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>) {
+fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>, context: &Context) {
+    let (mut creates, mut checkins) = (Vec::new(), Vec::new());
+    for job in batch {
+        match job {
+            Job::Create(job) => creates.push(job),
+            Job::CheckIn(job) => checkins.push(job),
+        }
+    }
     let mut pooled = match pool.get() {
         Ok(pooled) => pooled,
         Err(e) => {
             let why = format!("no database connection: {e}");
-            for job in batch {
+            for job in creates {
+                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+            }
+            for job in checkins {
                 let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
             }
             return;
         }
     };
     let started = Instant::now();
+    if !creates.is_empty() {
+        run_creates(&mut pooled, creates);
+    }
+    if !checkins.is_empty() {
+        run_checkins(&mut pooled, checkins, context);
+    }
+    log::trace!("batch done in {:?}", started.elapsed());
+}
+
+type PgPooled = diesel::r2d2::PooledConnection<Manager<PgConnection>>;
+
+fn run_creates(pooled: &mut PgPooled, batch: Vec<CreateJob>) {
     let outcome = insert_batch(&mut pooled.conn, &batch);
     match outcome {
         Ok(rows) => {
@@ -171,7 +262,75 @@ fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>) {
             }
         }
     }
-    log::trace!("batch done in {:?}", started.elapsed());
+}
+
+/// The check-ins of one batch in one transaction, which commits only while
+/// the earliest of their deadlines has not passed. Those already late are
+/// answered 503 unrun.
+fn run_checkins(pooled: &mut PgPooled, batch: Vec<CheckinJob>, context: &Context) {
+    let now = Instant::now();
+    let (late, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|j| j.deadline <= now);
+    for job in late {
+        let _ = job.reply.send(Err(StoreError::Unavailable(
+            "the request's deadline passed before its batch ran".into(),
+        )));
+    }
+    let Some(deadline) = batch.iter().map(|j| j.deadline).min() else {
+        return;
+    };
+    let together = postgres::in_transaction(
+        &mut pooled.conn,
+        &context.stats,
+        &context.seams,
+        deadline,
+        |conn| {
+            batch
+                .iter()
+                .map(|j| {
+                    postgres::check_in(conn, &j.code, &j.door, &j.scope, j.now, &context.seams)
+                })
+                .collect::<QueryResult<Vec<_>>>()
+        },
+    );
+    match together {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            let answer = pooled.settle(Err(e));
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(e) => {
+            log::warn!(
+                "a batch of {} check-ins failed ({e}); running them one by one",
+                batch.len()
+            );
+            for job in batch {
+                let answer = postgres::in_transaction(
+                    &mut pooled.conn,
+                    &context.stats,
+                    &context.seams,
+                    job.deadline,
+                    |conn| {
+                        postgres::check_in(
+                            conn,
+                            &job.code,
+                            &job.door,
+                            &job.scope,
+                            job.now,
+                            &context.seams,
+                        )
+                    },
+                );
+                let answer = pooled.settle(answer);
+                let _ = job.reply.send(answer);
+            }
+        }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -184,10 +343,10 @@ struct Inserted {
 
 /// One statement for the whole batch; for each job in order, whether its
 /// row was inserted and whether it was still in time.
-fn insert_batch(conn: &mut PgConnection, batch: &[Job]) -> QueryResult<Vec<(bool, bool)>> {
-    let column = |f: fn(&Job) -> String| batch.iter().map(f).collect::<Vec<_>>();
-    let optional = |f: fn(&Job) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
-    let number = |f: fn(&Job) -> i64| batch.iter().map(f).collect::<Vec<_>>();
+fn insert_batch(conn: &mut PgConnection, batch: &[CreateJob]) -> QueryResult<Vec<(bool, bool)>> {
+    let column = |f: fn(&CreateJob) -> String| batch.iter().map(f).collect::<Vec<_>>();
+    let optional = |f: fn(&CreateJob) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
+    let number = |f: fn(&CreateJob) -> i64| batch.iter().map(f).collect::<Vec<_>>();
     let rows = diesel::sql_query(
         "WITH input AS ( \
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \

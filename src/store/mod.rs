@@ -78,10 +78,10 @@ pub enum CheckinOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Read,
-    /// `createGuestPass`: queued for a writer on SQLite and, with batching
-    /// on and no `Idempotency-Key`, on PostgreSQL.
-    Create,
-    /// Cancel and check-in.
+    /// `createGuestPass` and `checkinGuest`: queued for a writer on SQLite
+    /// and, with batching on and no `Idempotency-Key`, on PostgreSQL.
+    Queued,
+    /// Cancel.
     Write,
 }
 
@@ -105,8 +105,8 @@ struct Shared {
     /// How long an operation may wait for the database, from its start.
     timeout: Duration,
     seams: Arc<Seams>,
-    stats: Stats,
-    /// PostgreSQL's batching writer for creates, when it is on.
+    stats: Arc<Stats>,
+    /// PostgreSQL's batching writer for creates and check-ins, when it is on.
     batcher: Option<batch::Batcher>,
 }
 
@@ -261,9 +261,7 @@ impl Store {
             }
         }
     }
-}
 
-impl Store {
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
@@ -274,14 +272,15 @@ impl Store {
     /// Whether an operation of this kind holds a pool connection while it
     /// runs. Reads always do. Writes that wait in a queue the store serves
     /// in order hold none: every SQLite write (its single writer), and
-    /// PostgreSQL creates without a key while the batching writer is on;
+    /// PostgreSQL creates and check-ins without a key while the batching
+    /// writer is on;
     /// a queued write holds nobody else's connection, and counting it would
     /// only shrink the batches that make writes cheap.
     pub fn holds_a_connection(&self, access: Access, keyed: bool) -> bool {
         match (&self.backend, access) {
             (_, Access::Read) => true,
             (Backend::Sqlite { .. }, _) => false,
-            (Backend::Postgres(_), Access::Create) => keyed || self.shared.batcher.is_none(),
+            (Backend::Postgres(_), Access::Queued) => keyed || self.shared.batcher.is_none(),
             (Backend::Postgres(_), Access::Write) => true,
         }
     }
@@ -523,6 +522,13 @@ impl Store {
         scope: Scope,
         now: UtcTimestamp,
     ) -> Result<CheckinOutcome, StoreError> {
+        if let Some(batcher) = &self.shared.batcher {
+            let deadline = Instant::now() + self.shared.timeout;
+            let wait = self.shared.timeout + WATCHDOG_GRACE;
+            return batcher
+                .check_in(code, door, scope, now, deadline, wait)
+                .await;
+        }
         let seams = self.shared.seams.clone();
         transaction!(self, |conn, q| q::check_in(
             conn, &code, &door, &scope, now, &seams

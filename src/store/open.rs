@@ -1,6 +1,7 @@
 //! Opening the store: migrations, connection settings, the pools and the
 //! SQLite writer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -11,7 +12,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::batch::Batcher;
 use super::pool::{Manager, Pooled};
-use super::{writer, Backend, Shared, Store};
+use super::seams::Seams;
+use super::{writer, Backend, Shared, Stats, Store};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -162,7 +164,7 @@ pub fn migrate(database_url: &str) -> Result<(), OpenError> {
     } else {
         let mut conn = SqliteConnection::establish(database_url)
             .map_err(|e| OpenError::Connect(e.to_string()))?;
-        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
             .map_err(|e| OpenError::Migrate(e.to_string()))?;
         conn.run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|_| ())
@@ -175,11 +177,12 @@ impl Store {
     pub fn open(config: &StoreConfig) -> Result<Self, OpenError> {
         migrate(&config.database_url)?;
         let timeout = config.pool_timeout.max(Duration::from_millis(1));
+        let (seams, stats) = (Arc::new(Seams::default()), Arc::new(Stats::default()));
         let shared = |batcher| {
-            std::sync::Arc::new(Shared {
+            Arc::new(Shared {
                 timeout,
-                seams: Default::default(),
-                stats: Default::default(),
+                seams: seams.clone(),
+                stats: stats.clone(),
                 batcher,
             })
         };
@@ -204,8 +207,14 @@ impl Store {
                     &config.database_url,
                 )))
                 .map_err(|e| OpenError::Connect(e.to_string()))?;
-            let batcher = (config.pg_batch_writers > 0)
-                .then(|| Batcher::start(pool.clone(), config.pg_batch_writers));
+            let batcher = (config.pg_batch_writers > 0).then(|| {
+                Batcher::start(
+                    pool.clone(),
+                    config.pg_batch_writers,
+                    stats.clone(),
+                    seams.clone(),
+                )
+            });
             Ok(Store {
                 backend: Backend::Postgres(pool),
                 shared: shared(batcher),

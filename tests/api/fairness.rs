@@ -15,7 +15,10 @@ on_both_backends!(a_flood_of_deep_searches_from_one_chain_leaves_another_chain_s
 // Only a request that holds a pool connection takes a slot: on SQLite that is
 // a read (writes queue for the single writer), on PostgreSQL also a keyed or
 // unbatched write, which is where a test can hold one inside the store.
-on_postgres!(a_principal_over_its_share_waits_the_pool_timeout_then_gets_429);
+on_postgres!(
+    a_principal_over_its_share_waits_the_pool_timeout_then_gets_429,
+    postgres_checkins_queued_for_the_batching_writer_take_no_slot,
+);
 
 /// Passes seeded into chain A, so a deep page costs real work.
 const SEEDED: u64 = 40_000;
@@ -230,4 +233,60 @@ async fn sqlite_writes_queued_for_the_writer_take_no_slot() {
         assert_eq!(res.status, 201, "{}", res.text);
     }
     assert_eq!(app.count_passes(), 4);
+}
+
+/// PostgreSQL's check-ins without a key queue for the batching writer and
+/// hold no pool connection of their own, so they take no slot: with one slot
+/// per principal and one check-in held at its decision inside a batch, three
+/// more of the same chain reach the other batching writer (and its batch
+/// reaches the same point) instead of waiting for the chain's slot, and all
+/// four visits are recorded once it goes on.
+async fn postgres_checkins_queued_for_the_batching_writer_take_no_slot(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.principal_connections = Some(1);
+        c.store.pg_batch_writers = 2;
+        c.store.pool_timeout = Duration::from_secs(10);
+    })
+    .await;
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let pass = active_pass(&app).await;
+        codes.push(pass["checkinCode"].as_str().unwrap_or_default().to_owned());
+    }
+    let seams = app.store().seams();
+    seams.hold(seams::CHECKIN_DECIDED);
+    let creds = Creds::chain_a();
+    let first = app.checkin(&creds, &codes[0], LOC_A1);
+    let rest = async {
+        let arrived = app
+            .arrivals(seams::CHECKIN_DECIDED, 1, Duration::from_secs(10))
+            .await;
+        assert!(arrived, "the first check-in never reached its decision");
+        let more = join_all(
+            codes[1..]
+                .iter()
+                .map(|code| app.checkin(&creds, code, LOC_A1)),
+        );
+        let watch = async {
+            let arrived = app
+                .arrivals(seams::CHECKIN_DECIDED, 2, Duration::from_secs(5))
+                .await;
+            seams.release(seams::CHECKIN_DECIDED);
+            arrived
+        };
+        tokio::join!(more, watch)
+    };
+    let (first, (more, second_batch_arrived)) = tokio::join!(first, rest);
+    assert!(
+        second_batch_arrived,
+        "the other check-ins waited for the chain's slot instead of the batching writer"
+    );
+    assert_eq!(first.status, 201, "{}", first.text);
+    for res in &more {
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let visits = app
+        .db
+        .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
+    assert_eq!(visits, 4);
 }

@@ -447,3 +447,26 @@ async fn a_read_only_database_fails_readiness_and_writes_until_it_is_writable(ba
         assert!(Instant::now() < deadline, "writes never recovered");
     }
 }
+
+/// A server starting while another process still holds the SQLite file
+/// (say, the previous instance's last checkpoint) waits for the lock like
+/// every other statement does, instead of failing its migration at once
+/// with "database is locked".
+#[test]
+fn migrating_sqlite_waits_for_another_connections_lock() {
+    let db = TestDatabase::new(Backend::Sqlite);
+    guestpass::store::migrate(&db.url).expect("the first migration");
+    let mut holder = diesel::SqliteConnection::establish(&db.url).expect("connect");
+    holder
+        .batch_execute("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
+        .expect("take the file for this connection alone");
+    let releaser = std::thread::spawn(move || {
+        // How long the lock is held, not a synchronisation: the migration
+        // below must wait for it whatever the machine's speed.
+        std::thread::sleep(Duration::from_millis(300));
+        drop(holder);
+    });
+    let migrated = guestpass::store::migrate(&db.url);
+    releaser.join().expect("the lock holder");
+    assert!(migrated.is_ok(), "{migrated:?}");
+}

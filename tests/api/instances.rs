@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use guestpass::store::seams;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::*;
 use crate::on_both_backends;
@@ -161,14 +161,6 @@ async fn keyed_overlapping_creates_end_in_one_pass_and_one_answer_per_key(backen
 }
 
 /// A pass valid from an hour ago for a week.
-async fn active_pass(app: &TestApp) -> Value {
-    let mut body = pass_body_at(LOC_A1, &unique_email(), 0, 7);
-    body["validFrom"] = json!(now_plus(-3600));
-    let res = app.create(&Creds::chain_a(), &body).await;
-    assert_eq!(res.status, 201, "{}", res.text);
-    res.body
-}
-
 /// Deterministic: the check-in is held (by a test seam) after it decided
 /// the pass admits the guest and before it records the visit, while a
 /// cancel of that pass is sent to another instance. The cancel may only

@@ -450,6 +450,15 @@ pub fn pass_body_at(location: &str, email: &str, start_in_days: i64, days: i64) 
     })
 }
 
+/// A pass of chain A at `LOC_A1` that admits its guest now.
+pub async fn active_pass(app: &TestApp) -> Value {
+    let mut body = pass_body_at(LOC_A1, &unique_email(), 0, 7);
+    body["validFrom"] = json!(now_plus(-3600));
+    let res = app.create(&Creds::chain_a(), &body).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body
+}
+
 /// Now plus `seconds`, in the blueprint's format, whole seconds.
 pub fn now_plus(seconds: i64) -> String {
     let t = chrono::Utc::now().timestamp() + seconds;
