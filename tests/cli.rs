@@ -816,18 +816,23 @@ fn an_in_memory_sqlite_database_is_refused_at_start_with_one_line() {
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
 
+/// `serve` with `args` on a database it must refuse them before opening.
+fn serve_refused(args: &[&str]) -> Run {
+    let mut all = vec![
+        "serve",
+        "--database-url",
+        "never-opened.db",
+        "--bind",
+        "127.0.0.1:0",
+    ];
+    all.extend_from_slice(args);
+    guestpass(&all)
+}
+
 #[test]
 fn a_credential_cache_over_300_seconds_is_refused_before_serving() {
     for too_long in ["301", "99999999999999999"] {
-        let run = guestpass(&[
-            "serve",
-            "--database-url",
-            "never-opened.db",
-            "--bind",
-            "127.0.0.1:0",
-            "--credential-cache-secs",
-            too_long,
-        ]);
+        let run = serve_refused(&["--credential-cache-secs", too_long]);
         assert_fails(&run, &["--credential-cache-secs", "0..=300"]);
     }
 }
@@ -838,15 +843,7 @@ fn trusted_proxies_that_are_not_ips_or_cidrs_are_refused_naming_the_entry() {
         ("10.0.0.0/8,proxy.local", "proxy.local"),
         ("10.0.0.0/33", "10.0.0.0/33"),
     ] {
-        let run = guestpass(&[
-            "serve",
-            "--database-url",
-            "never-opened.db",
-            "--bind",
-            "127.0.0.1:0",
-            "--trusted-proxies",
-            list,
-        ]);
+        let run = serve_refused(&["--trusted-proxies", list]);
         assert_fails(&run, &["--trusted-proxies", named]);
     }
 }

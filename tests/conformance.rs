@@ -75,13 +75,7 @@ async fn spawn_ours_with(
             let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
             conn.batch_execute(&format!("CREATE DATABASE {name}"))
                 .expect("create test database");
-            let (before_query, query) = admin_url
-                .split_once('?')
-                .map_or((admin_url.as_str(), ""), |(url, q)| (url, q));
-            let (server, _) = before_query
-                .rsplit_once('/')
-                .expect("a database name in the URL");
-            let url = format!("{server}/{name}?{query}");
+            let url = pg_url::database_url(&admin_url, &name);
             (url, None, Some((admin_url, name)))
         }
     };

@@ -70,14 +70,16 @@ struct Context {
 /// they hold: a batch in flight commits (or fails) and its connection is
 /// closed before the drop returns, not while the process is exiting.
 pub struct Batcher {
-    jobs: Option<SyncSender<Job>>,
-    writers: Vec<thread::JoinHandle<()>>,
+    // Fields drop in order: the queue closes before the writers are joined.
+    jobs: SyncSender<Job>,
+    _writers: Writers,
 }
 
-impl Drop for Batcher {
+struct Writers(Vec<thread::JoinHandle<()>>);
+
+impl Drop for Writers {
     fn drop(&mut self) {
-        self.jobs = None;
-        for writer in self.writers.drain(..) {
+        for writer in self.0.drain(..) {
             let _ = writer.join();
         }
     }
@@ -106,8 +108,8 @@ impl Batcher {
             }
         }
         Self {
-            jobs: Some(jobs),
-            writers,
+            jobs,
+            _writers: Writers(writers),
         }
     }
 
@@ -154,12 +156,7 @@ impl Batcher {
     }
 
     fn enqueue(&self, job: Job) -> Result<(), StoreError> {
-        let Some(jobs) = &self.jobs else {
-            return Err(StoreError::Unavailable(
-                "the batching writer has stopped".into(),
-            ));
-        };
-        jobs.try_send(job).map_err(|e| match e {
+        self.jobs.try_send(job).map_err(|e| match e {
             TrySendError::Full(_) => StoreError::Unavailable("the write queue is full".into()),
             TrySendError::Disconnected(_) => {
                 StoreError::Unavailable("the batching writer has stopped".into())

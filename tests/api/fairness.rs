@@ -43,11 +43,7 @@ async fn a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served(bac
         c.credential_cache = Duration::from_secs(600);
     })
     .await;
-    let created = app
-        .create(&Creds::chain_b(), &pass_body(LOC_B1, &unique_email()))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let own = format!("/guest-passes/{}", created.id());
+    let own = chain_b_pass_path(&app).await;
 
     let flood_done = std::cell::Cell::new(false);
     let started = Instant::now();
@@ -118,11 +114,7 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
         c.store.pg_batch_writers = 0;
     })
     .await;
-    let created = app
-        .create(&Creds::chain_b(), &pass_body(LOC_B1, &unique_email()))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let own = format!("/guest-passes/{}", created.id());
+    let own = chain_b_pass_path(&app).await;
 
     // A keyed write runs in the request's own transaction.
     let point = seams::BEFORE_COMMIT;
@@ -187,9 +179,7 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
         "no share refusal counted: {metrics}"
     );
     // The slot is free again: A is served once its writes are done.
-    let later = app
-        .get(&own.replace(&created.id(), "unknown"), &Creds::chain_a())
-        .await;
+    let later = app.get("/guest-passes/unknown", &Creds::chain_a()).await;
     assert_eq!(later.status, 404, "{}", later.text);
 }
 
@@ -289,4 +279,13 @@ async fn postgres_checkins_queued_for_the_batching_writer_take_no_slot(backend: 
         .db
         .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
     assert_eq!(visits, 4);
+}
+
+/// The path of a new pass of chain B, the principal that must keep being served.
+async fn chain_b_pass_path(app: &TestApp) -> String {
+    let created = app
+        .create(&Creds::chain_b(), &pass_body(LOC_B1, &unique_email()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    format!("/guest-passes/{}", created.id())
 }

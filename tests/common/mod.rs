@@ -256,14 +256,7 @@ impl TestDatabase {
                 let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
                 conn.batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create test database");
-                let (before_query, query) = admin_url
-                    .split_once('?')
-                    .map_or((admin_url.as_str(), ""), |(url, q)| (url, q));
-                let url = match before_query.rsplit_once('/') {
-                    Some((server, _)) if query.is_empty() => format!("{server}/{name}"),
-                    Some((server, _)) => format!("{server}/{name}?{query}"),
-                    None => panic!("GUESTPASS_TEST_POSTGRES_URL needs a database name"),
-                };
+                let url = pg_url::database_url(&admin_url, &name);
                 Self {
                     backend,
                     url,

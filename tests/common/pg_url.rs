@@ -24,3 +24,17 @@ pub fn postgres_url() -> Option<String> {
             url
         })
 }
+
+/// The URL of database `name` on the server of `admin_url`, with the same
+/// settings (the query string).
+pub fn database_url(admin_url: &str, name: &str) -> String {
+    let (before_query, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let Some((server, _)) = before_query.rsplit_once('/') else {
+        panic!("GUESTPASS_TEST_POSTGRES_URL needs a database name");
+    };
+    if query.is_empty() {
+        format!("{server}/{name}")
+    } else {
+        format!("{server}/{name}?{query}")
+    }
+}
