@@ -380,7 +380,45 @@ fn kill_connections(name: &str) {
 crate::on_postgres!(
     every_connection_killed_is_never_a_500_and_recovers,
     a_read_only_database_fails_readiness_and_writes_until_it_is_writable,
+    a_batched_checkin_answered_503_records_no_visit,
 );
+
+/// A check-in queued for PostgreSQL's batching writer and held there past
+/// its deadline is answered 503, and its batch does not commit afterwards:
+/// once the batch's transaction has ended (a cancel of the pass, which waits
+/// on the check-in's `FOR SHARE` lock, gets through), no visit is recorded.
+/// Two things stop that commit, both set by the pool timeout: the batch's
+/// own deadline check before its commit, and the session's
+/// `idle_in_transaction_session_timeout` (the hold outlasts it). Seen failing
+/// with both removed; either alone keeps the rule.
+async fn a_batched_checkin_answered_503_records_no_visit(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.store.pool_timeout = Duration::from_secs(1);
+        c.store.pg_batch_writers = 1;
+    })
+    .await;
+    let pass = active_pass(&app).await;
+    let code = pass["checkinCode"].as_str().unwrap_or_default().to_owned();
+    let id = pass["guestPassId"].as_str().unwrap_or_default().to_owned();
+    let seams = app.store().seams();
+    seams.hold(seams::CHECKIN_DECIDED);
+    let creds = Creds::chain_a();
+    let (res, arrived) = tokio::join!(
+        app.checkin(&creds, &code, LOC_A1),
+        app.arrivals(seams::CHECKIN_DECIDED, 1, Duration::from_secs(10))
+    );
+    assert!(arrived, "the check-in never reached its batch");
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.body["cause"], "systemUnavailable");
+    seams.release(seams::CHECKIN_DECIDED);
+
+    let cancelled = app.delete(&format!("/guest-passes/{id}"), &creds).await;
+    assert_eq!(cancelled.status, 204, "{}", cancelled.text);
+    let visits = app
+        .db
+        .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
+    assert_eq!(visits, 0, "a check-in answered 503 recorded its visit");
+}
 
 /// PostgreSQL kills every connection of ours: requests meanwhile are 503 at
 /// worst (never 500, never a hang), and the server recovers by itself.
