@@ -11,7 +11,7 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::domain::{IdempotencyKey, Scope, UserId};
+use crate::domain::{Scope, UserId};
 use crate::error::ApiError;
 use crate::share::SharePermit;
 use crate::state::AppState;
@@ -61,8 +61,7 @@ impl FromRequest for Caller {
             let access = req
                 .app_data::<Accesses>()
                 .map_or(Access::Read, |a| a.of(req.method()));
-            let keyed = req.headers().contains_key(IdempotencyKey::HEADER);
-            let share = if state.store.holds_a_connection(access, keyed) {
+            let share = if state.store.holds_a_connection(access) {
                 state.share.acquire(&identity.principal).await?
             } else {
                 SharePermit::none()

@@ -11,11 +11,20 @@
 //! fails as a whole (it cannot: a check-in code clash, one in ~10^14) is run
 //! again row by row, where a clash draws a new code.
 //!
-//! Check-ins without an `Idempotency-Key` queue here too: the ones that
-//! arrive together run in one transaction (each still holds its pass `FOR
-//! SHARE` until the commit, so a cancel waits for it), one commit for N
-//! visits. A batch that fails is run again one check-in per transaction.
+//! Check-ins, and creates that carry an `Idempotency-Key`, queue here too:
+//! the ones that arrive together run in one transaction, one commit for N
+//! writes. Each keeps the guarantees of its own transaction: a check-in
+//! holds its pass `FOR SHARE` until the commit (a cancel waits for it); a
+//! keyed write stores its answer with its key in the same commit, and
+//! concurrent requests with one key, on any instance, wait for each other.
+//! Locks are taken in one order by every transaction — the batch's keys
+//! first (one statement, in key order), then the check-ins' passes (shared
+//! locks), then the keyed creates' persons in person order, the order a
+//! batch of creates locks them in — so two batches never wait on each
+//! other in a cycle. A batch that fails is run again one write per
+//! transaction.
 
+use std::any::Any;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread;
@@ -28,11 +37,10 @@ use diesel::PgConnection;
 use tokio::sync::oneshot;
 
 use super::pool::Manager;
-use super::rows::GuestPassRow;
+use super::rows::{GuestPassRow, KeyedRequest};
 use super::seams::Seams;
 use super::writer::{collect, Collected};
-use super::{postgres, CheckinOutcome, CreateOutcome, Stats, StoreError};
-use crate::domain::{Location, Scope, UtcTimestamp};
+use super::{postgres, CreateOutcome, Stats, StoreError};
 
 /// Writes per batch at most.
 const MAX_BATCH: usize = 128;
@@ -41,7 +49,8 @@ const QUEUE_DEPTH: usize = 4096;
 
 enum Job {
     Create(CreateJob),
-    CheckIn(CheckinJob),
+    /// Runs in the batch's transaction.
+    Together(TxJob),
 }
 
 struct CreateJob {
@@ -50,17 +59,24 @@ struct CreateJob {
     reply: oneshot::Sender<Result<CreateOutcome, StoreError>>,
 }
 
-/// A check-in as `Store::check_in` takes it, with the request's deadline.
-struct CheckinJob {
-    code: String,
-    door: Location,
-    scope: Scope,
-    now: UtcTimestamp,
+type Value = Box<dyn Any + Send>;
+type Work = Box<dyn FnMut(&mut PgConnection) -> QueryResult<Value> + Send>;
+
+/// A write that runs in the batch's transaction: `work` may run more than
+/// once (the transaction is retried after a deadlock, or the batch is run
+/// again one write at a time), and only the run that commits is answered.
+struct TxJob {
+    /// The idempotency key, locked before any of the batch's writes runs.
+    key: Option<KeyedRequest>,
+    /// (location, email key) of a create: creates run in this order, after
+    /// the writes without one.
+    person: Option<(String, String)>,
     deadline: Instant,
-    reply: oneshot::Sender<Result<CheckinOutcome, StoreError>>,
+    work: Work,
+    reply: oneshot::Sender<Result<Value, StoreError>>,
 }
 
-/// What a batch's check-ins share with the store's other transactions.
+/// What a batch's transaction shares with the store's other transactions.
 struct Context {
     stats: Arc<Stats>,
     seams: Arc<Seams>,
@@ -131,28 +147,31 @@ impl Batcher {
         await_answer(answer, wait).await
     }
 
-    /// Checks in with the next batch; answers once that batch committed.
-    /// Past `deadline` the batch does not commit, so a 503 after `wait`
-    /// (the deadline plus a grace) recorded no visit.
-    pub async fn check_in(
+    /// Runs `work` in the next batch's transaction (after taking `key`'s
+    /// lock, with the other keys of the batch); answers once that batch
+    /// committed. Past `deadline` the batch does not commit, so a 503 after
+    /// `wait` (the deadline plus a grace) wrote nothing.
+    pub async fn together<T: Send + 'static>(
         &self,
-        code: String,
-        door: Location,
-        scope: Scope,
-        now: UtcTimestamp,
+        key: Option<KeyedRequest>,
+        person: Option<(String, String)>,
         deadline: Instant,
         wait: Duration,
-    ) -> Result<CheckinOutcome, StoreError> {
+        mut work: impl FnMut(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Job::CheckIn(CheckinJob {
-            code,
-            door,
-            scope,
-            now,
+        self.enqueue(Job::Together(TxJob {
+            key,
+            person,
             deadline,
+            work: Box::new(move |conn| work(conn).map(|value| Box::new(value) as Value)),
             reply,
         }))?;
-        await_answer(answer, wait).await
+        let value = await_answer(answer, wait).await?;
+        value
+            .downcast::<T>()
+            .map(|value| *value)
+            .map_err(|_| StoreError::Internal("a batched write answered another type".into()))
     }
 
     fn enqueue(&self, job: Job) -> Result<(), StoreError> {
@@ -199,11 +218,11 @@ fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue, context: &Context) {
 }
 
 fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>, context: &Context) {
-    let (mut creates, mut checkins) = (Vec::new(), Vec::new());
+    let (mut creates, mut together) = (Vec::new(), Vec::new());
     for job in batch {
         match job {
             Job::Create(job) => creates.push(job),
-            Job::CheckIn(job) => checkins.push(job),
+            Job::Together(job) => together.push(job),
         }
     }
     let mut pooled = match pool.get() {
@@ -213,7 +232,7 @@ fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>, context: &Context) {
             for job in creates {
                 let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
             }
-            for job in checkins {
+            for job in together {
                 let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
             }
             return;
@@ -223,8 +242,8 @@ fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>, context: &Context) {
     if !creates.is_empty() {
         run_creates(&mut pooled, creates);
     }
-    if !checkins.is_empty() {
-        run_checkins(&mut pooled, checkins, context);
+    if !together.is_empty() {
+        run_together(&mut pooled, together, context);
     }
     log::trace!("batch done in {:?}", started.elapsed());
 }
@@ -261,12 +280,12 @@ fn run_creates(pooled: &mut PgPooled, batch: Vec<CreateJob>) {
     }
 }
 
-/// The check-ins of one batch in one transaction, which commits only while
-/// the earliest of their deadlines has not passed. Those already late are
-/// answered 503 unrun.
-fn run_checkins(pooled: &mut PgPooled, batch: Vec<CheckinJob>, context: &Context) {
+/// The transactional writes of one batch in one transaction, which commits
+/// only while the earliest of their deadlines has not passed. Those already
+/// late are answered 503 unrun.
+fn run_together(pooled: &mut PgPooled, batch: Vec<TxJob>, context: &Context) {
     let now = Instant::now();
-    let (late, batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|j| j.deadline <= now);
+    let (late, mut batch): (Vec<_>, Vec<_>) = batch.into_iter().partition(|j| j.deadline <= now);
     for job in late {
         let _ = job.reply.send(Err(StoreError::Unavailable(
             "the request's deadline passed before its batch ran".into(),
@@ -275,24 +294,13 @@ fn run_checkins(pooled: &mut PgPooled, batch: Vec<CheckinJob>, context: &Context
     let Some(deadline) = batch.iter().map(|j| j.deadline).min() else {
         return;
     };
-    let together = postgres::in_transaction(
-        &mut pooled.conn,
-        &context.stats,
-        &context.seams,
-        deadline,
-        |conn| {
-            batch
-                .iter()
-                .map(|j| {
-                    postgres::check_in(conn, &j.code, &j.door, &j.scope, j.now, &context.seams)
-                })
-                .collect::<QueryResult<Vec<_>>>()
-        },
-    );
+    // Stable: the writes without a person keep their order, first.
+    batch.sort_by(|a, b| a.person.cmp(&b.person));
+    let together = in_transaction(pooled, context, deadline, &mut batch);
     match together {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.reply.send(Ok(outcome));
+        Ok(values) => {
+            for (job, value) in batch.into_iter().zip(values) {
+                let _ = job.reply.send(Ok(value));
             }
         }
         Err(e) if batch.len() == 1 => {
@@ -303,31 +311,42 @@ fn run_checkins(pooled: &mut PgPooled, batch: Vec<CheckinJob>, context: &Context
         }
         Err(e) => {
             log::warn!(
-                "a batch of {} check-ins failed ({e}); running them one by one",
+                "a batch of {} writes failed ({e}); running them one by one",
                 batch.len()
             );
-            for job in batch {
-                let answer = postgres::in_transaction(
-                    &mut pooled.conn,
-                    &context.stats,
-                    &context.seams,
-                    job.deadline,
-                    |conn| {
-                        postgres::check_in(
-                            conn,
-                            &job.code,
-                            &job.door,
-                            &job.scope,
-                            job.now,
-                            &context.seams,
-                        )
-                    },
-                );
+            for mut job in batch {
+                let deadline = job.deadline;
+                let answer =
+                    in_transaction(pooled, context, deadline, std::slice::from_mut(&mut job))
+                        .and_then(|mut values| {
+                            values.pop().ok_or_else(|| {
+                                StoreError::Internal("a batched write answered nothing".into())
+                            })
+                        });
                 let answer = pooled.settle(answer);
                 let _ = job.reply.send(answer);
             }
         }
     }
+}
+
+/// Runs `jobs` in order in one transaction, their keys locked first.
+fn in_transaction(
+    pooled: &mut PgPooled,
+    context: &Context,
+    deadline: Instant,
+    jobs: &mut [TxJob],
+) -> Result<Vec<Value>, StoreError> {
+    postgres::in_transaction(
+        &mut pooled.conn,
+        &context.stats,
+        &context.seams,
+        deadline,
+        |conn| {
+            postgres::lock_keys(conn, jobs.iter().filter_map(|j| j.key.as_ref()))?;
+            jobs.iter_mut().map(|j| (j.work)(conn)).collect()
+        },
+    )
 }
 
 #[derive(QueryableByName)]
@@ -353,8 +372,8 @@ fn insert_batch(conn: &mut PgConnection, batch: &[CreateJob]) -> QueryResult<Vec
                  valid_from, valid_until, checkin_code, created_at, created_by, not_after_ms, n)), \
          locked AS ( \
              SELECT count(pg_advisory_xact_lock($15, hashtext(location_id || chr(10) || email_key))) \
-             FROM (SELECT DISTINCT location_id, email_key FROM input \
-                   ORDER BY location_id, email_key) AS people), \
+             FROM (SELECT location_id, email_key FROM input GROUP BY location_id, email_key \
+                   ORDER BY location_id COLLATE \"C\", email_key COLLATE \"C\") AS people), \
          timely AS ( \
              SELECT input.*, clock_timestamp() < to_timestamp(not_after_ms::float8 / 1000) \
                  AS in_time \

@@ -79,7 +79,7 @@ pub enum CheckinOutcome {
 pub enum Access {
     Read,
     /// `createGuestPass` and `checkinGuest`: queued for a writer on SQLite
-    /// and, with batching on and no `Idempotency-Key`, on PostgreSQL.
+    /// and, with batching on, on PostgreSQL.
     Queued,
     /// Cancel.
     Write,
@@ -272,15 +272,15 @@ impl Store {
     /// Whether an operation of this kind holds a pool connection while it
     /// runs. Reads always do. Writes that wait in a queue the store serves
     /// in order hold none: every SQLite write (its single writer), and
-    /// PostgreSQL creates and check-ins without a key while the batching
+    /// PostgreSQL creates and check-ins, keyed or not, while the batching
     /// writer is on;
     /// a queued write holds nobody else's connection, and counting it would
     /// only shrink the batches that make writes cheap.
-    pub fn holds_a_connection(&self, access: Access, keyed: bool) -> bool {
+    pub fn holds_a_connection(&self, access: Access) -> bool {
         match (&self.backend, access) {
             (_, Access::Read) => true,
             (Backend::Sqlite { .. }, _) => false,
-            (Backend::Postgres(_), Access::Queued) => keyed || self.shared.batcher.is_none(),
+            (Backend::Postgres(_), Access::Queued) => self.shared.batcher.is_none(),
             (Backend::Postgres(_), Access::Write) => true,
         }
     }
@@ -303,6 +303,15 @@ impl Store {
         (
             state.connections - state.idle_connections,
             state.idle_connections,
+        )
+    }
+
+    /// A batched write starting now: the deadline its batch must commit by,
+    /// and how long its request waits for the answer (a grace longer).
+    fn batch_deadline(&self) -> (Instant, Duration) {
+        (
+            Instant::now() + self.shared.timeout,
+            self.shared.timeout + WATCHDOG_GRACE,
         )
     }
 
@@ -432,6 +441,29 @@ impl Store {
     ) -> Result<Keyed<CreateOutcome>, StoreError> {
         let row = GuestPassRow::new(pass, location, created_by, keyed.now);
         let not_after_ms = self.wall_clock_deadline_ms();
+        if let Some(batcher) = &self.shared.batcher {
+            let person = (
+                row.location_id.as_str().to_owned(),
+                row.email_key.as_str().to_owned(),
+            );
+            let (deadline, wait) = self.batch_deadline();
+            return batcher
+                .together(
+                    Some(keyed.clone()),
+                    Some(person),
+                    deadline,
+                    wait,
+                    move |conn| {
+                        postgres::with_locked_key(
+                            conn,
+                            &keyed,
+                            |conn| postgres::insert_pass(conn, row.clone(), not_after_ms),
+                            &render,
+                        )
+                    },
+                )
+                .await;
+        }
         transaction!(self, |conn, q| q::with_key(
             conn,
             &keyed,
@@ -450,6 +482,19 @@ impl Store {
         render: impl Fn(&CheckinOutcome) -> Option<StoredAnswer> + Send + 'static,
     ) -> Result<Keyed<CheckinOutcome>, StoreError> {
         let seams = self.shared.seams.clone();
+        if let Some(batcher) = &self.shared.batcher {
+            let (deadline, wait) = self.batch_deadline();
+            return batcher
+                .together(Some(keyed.clone()), None, deadline, wait, move |conn| {
+                    postgres::with_locked_key(
+                        conn,
+                        &keyed,
+                        |conn| postgres::check_in(conn, &code, &door, &scope, keyed.now, &seams),
+                        &render,
+                    )
+                })
+                .await;
+        }
         transaction!(self, |conn, q| q::with_key(
             conn,
             &keyed,
@@ -522,14 +567,15 @@ impl Store {
         scope: Scope,
         now: UtcTimestamp,
     ) -> Result<CheckinOutcome, StoreError> {
+        let seams = self.shared.seams.clone();
         if let Some(batcher) = &self.shared.batcher {
-            let deadline = Instant::now() + self.shared.timeout;
-            let wait = self.shared.timeout + WATCHDOG_GRACE;
+            let (deadline, wait) = self.batch_deadline();
             return batcher
-                .check_in(code, door, scope, now, deadline, wait)
+                .together(None, None, deadline, wait, move |conn| {
+                    postgres::check_in(conn, &code, &door, &scope, now, &seams)
+                })
                 .await;
         }
-        let seams = self.shared.seams.clone();
         transaction!(self, |conn, q| q::check_in(
             conn, &code, &door, &scope, now, &seams
         ))

@@ -35,13 +35,36 @@ pub(super) const PERSON_LOCK: i32 = 72_403;
 const KEY_LOCK: i32 = 72_404;
 
 fn lock_key(conn: &mut Conn, keyed: &KeyedRequest) -> QueryResult<()> {
+    lock_keys(conn, std::iter::once(keyed))
+}
+
+/// Takes the locks of several keys in one statement, in key order (byte
+/// order, as a batch orders its creates' persons in Rust), so two
+/// transactions that lock some of the same keys never wait on each other in
+/// a cycle.
+pub(super) fn lock_keys<'a>(
+    conn: &mut Conn,
+    keys: impl Iterator<Item = &'a KeyedRequest>,
+) -> QueryResult<()> {
+    let (mut principals, mut operations, mut names) = (Vec::new(), Vec::new(), Vec::new());
+    for keyed in keys {
+        principals.push(keyed.principal.as_str());
+        operations.push(keyed.operation.as_str());
+        names.push(keyed.key.as_str());
+    }
+    if principals.is_empty() {
+        return Ok(());
+    }
     diesel::sql_query(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(10) || $3 || chr(10) || $4))",
+        "SELECT count(pg_advisory_xact_lock($1, hashtext(p || chr(10) || o || chr(10) || k))) \
+         FROM (SELECT p, o, k FROM unnest($2::text[], $3::text[], $4::text[]) AS t(p, o, k) \
+               GROUP BY p, o, k ORDER BY p COLLATE \"C\", o COLLATE \"C\", k COLLATE \"C\") \
+         AS keys",
     )
     .bind::<diesel::sql_types::Integer, _>(KEY_LOCK)
-    .bind::<Text, _>(&keyed.principal)
-    .bind::<Text, _>(keyed.operation.as_str())
-    .bind::<Text, _>(keyed.key.as_str())
+    .bind::<diesel::sql_types::Array<Text>, _>(principals)
+    .bind::<diesel::sql_types::Array<Text>, _>(operations)
+    .bind::<diesel::sql_types::Array<Text>, _>(names)
     .execute(conn)
     .map(|_| ())
 }

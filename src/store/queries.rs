@@ -659,21 +659,42 @@ pub fn find_key(
     conn: &mut Conn,
     keyed: &KeyedRequest,
 ) -> QueryResult<Option<(String, StoredAnswer)>> {
+    stored_key(conn, keyed).map(|stored| {
+        stored
+            .filter(|stored| stored.live)
+            .map(|stored| (stored.hash, stored.answer))
+    })
+}
+
+/// A row of `idempotency_keys`, live or expired.
+struct StoredKey {
+    hash: String,
+    answer: StoredAnswer,
+    live: bool,
+}
+
+/// What is stored under `keyed`'s key, expired or not: a keyed write reads
+/// it once to learn both whether to replay and whether a stale row must go.
+fn stored_key(conn: &mut Conn, keyed: &KeyedRequest) -> QueryResult<Option<StoredKey>> {
     idempotency_keys::table
         .find((&keyed.principal, keyed.operation.as_str(), keyed.key.as_str()))
-        .filter(idempotency_keys::created_at.ge(keyed.live_after))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::status,
             idempotency_keys::body,
             idempotency_keys::location,
+            idempotency_keys::created_at,
         ))
-        .get_result::<(String, i32, Vec<u8>, Option<String>)>(conn)
+        .get_result::<(String, i32, Vec<u8>, Option<String>, UtcTimestamp)>(conn)
         .optional()
         .map(|row| {
-            row.map(|(hash, status, body, location)| {
+            row.map(|(hash, status, body, location, created_at)| {
                 let status = u16::try_from(status).unwrap_or(500);
-                (hash, StoredAnswer { status, body, location })
+                StoredKey {
+                    hash,
+                    answer: StoredAnswer { status, body, location },
+                    live: created_at >= keyed.live_after,
+                }
             })
         })
 }
@@ -690,19 +711,36 @@ pub fn with_key<T>(
     render: impl Fn(&T) -> Option<StoredAnswer>,
 ) -> QueryResult<Keyed<T>> {
     lock_key(conn, keyed)?;
-    if let Some((hash, answer)) = find_key(conn, keyed)? {
-        return Ok(if hash == keyed.request_hash {
-            Keyed::Replay(answer)
-        } else {
-            Keyed::Reused
-        });
+    with_locked_key(conn, keyed, work, render)
+}
+
+/// `with_key` once this transaction holds the key's lock (a batch takes the
+/// locks of all its keys first, in one statement).
+pub fn with_locked_key<T>(
+    conn: &mut Conn,
+    keyed: &KeyedRequest,
+    work: impl FnOnce(&mut Conn) -> QueryResult<T>,
+    render: impl Fn(&T) -> Option<StoredAnswer>,
+) -> QueryResult<Keyed<T>> {
+    match stored_key(conn, keyed)? {
+        Some(stored) if stored.live => {
+            return Ok(if stored.hash == keyed.request_hash {
+                Keyed::Replay(stored.answer)
+            } else {
+                Keyed::Reused
+            });
+        }
+        // An expired row of this key would stand in the new one's way.
+        Some(_) => {
+            diesel::delete(idempotency_keys::table.find((
+                &keyed.principal,
+                keyed.operation.as_str(),
+                keyed.key.as_str(),
+            )))
+            .execute(conn)?;
+        }
+        None => {}
     }
-    // An expired row of this key would stand in the new one's way.
-    diesel::delete(
-        idempotency_keys::table
-            .find((&keyed.principal, keyed.operation.as_str(), keyed.key.as_str())),
-    )
-    .execute(conn)?;
     let value = work(conn)?;
     let answer = render(&value);
     if let Some(answer) = &answer {

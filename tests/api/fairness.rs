@@ -13,11 +13,13 @@ use crate::{on_both_backends, on_postgres};
 
 on_both_backends!(a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served);
 // Only a request that holds a pool connection takes a slot: on SQLite that is
-// a read (writes queue for the single writer), on PostgreSQL also a keyed or
-// unbatched write, which is where a test can hold one inside the store.
+// a read (writes queue for the single writer), on PostgreSQL also a cancel
+// or an unbatched write, which is where a test can hold one inside the store.
 on_postgres!(
     a_principal_over_its_share_waits_the_pool_timeout_then_gets_429,
     postgres_checkins_queued_for_the_batching_writer_take_no_slot,
+    postgres_keyed_checkins_queued_for_the_batching_writer_take_no_slot,
+    postgres_keyed_creates_queued_for_the_batching_writer_take_no_slot,
 );
 
 /// Passes seeded into chain A, so a deep page costs real work.
@@ -225,43 +227,97 @@ async fn sqlite_writes_queued_for_the_writer_take_no_slot() {
     assert_eq!(app.count_passes(), 4);
 }
 
-/// PostgreSQL's check-ins without a key queue for the batching writer and
-/// hold no pool connection of their own, so they take no slot: with one slot
-/// per principal and one check-in held at its decision inside a batch, three
+/// PostgreSQL's check-ins queue for the batching writer and hold no pool
+/// connection of their own, so they take no slot: with one slot per
+/// principal and one check-in held at its decision inside a batch, three
 /// more of the same chain reach the other batching writer (and its batch
 /// reaches the same point) instead of waiting for the chain's slot, and all
 /// four visits are recorded once it goes on.
 async fn postgres_checkins_queued_for_the_batching_writer_take_no_slot(backend: Backend) {
-    let app = spawn_app_with(backend, |c| {
-        c.principal_connections = Some(1);
-        c.store.pg_batch_writers = 2;
-        c.store.pool_timeout = Duration::from_secs(10);
+    queued_checkins_take_no_slot(backend, Creds::chain_a).await;
+}
+
+/// The same with an `Idempotency-Key` on every check-in: a keyed check-in
+/// runs in the batch's transaction too.
+async fn postgres_keyed_checkins_queued_for_the_batching_writer_take_no_slot(backend: Backend) {
+    queued_checkins_take_no_slot(backend, || {
+        Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string())
     })
     .await;
+}
+
+async fn queued_checkins_take_no_slot(backend: Backend, creds: impl Fn() -> Creds) {
+    let app = spawn_one_slot_batching_app(backend).await;
     let mut codes = Vec::new();
     for _ in 0..4 {
         let pass = active_pass(&app).await;
         codes.push(pass["checkinCode"].as_str().unwrap_or_default().to_owned());
     }
+    let creds: Vec<Creds> = (0..4).map(|_| creds()).collect();
+    let answers = four_writes_with_the_first_held(&app, seams::CHECKIN_DECIDED, |i| {
+        app.checkin(&creds[i], &codes[i], LOC_A1)
+    })
+    .await;
+    for res in &answers {
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let visits = app
+        .db
+        .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
+    assert_eq!(visits, 4);
+}
+
+/// Creates with an `Idempotency-Key` run in the batching writer's
+/// transaction as well, and take no slot either: the first held before its
+/// batch commits, three more of the same chain reach the other writer.
+async fn postgres_keyed_creates_queued_for_the_batching_writer_take_no_slot(backend: Backend) {
+    let app = spawn_one_slot_batching_app(backend).await;
+    let creds: Vec<Creds> = (0..4)
+        .map(|_| Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string()))
+        .collect();
+    let bodies: Vec<_> = (0..4).map(|_| pass_body(LOC_A1, &unique_email())).collect();
+    let answers = four_writes_with_the_first_held(&app, seams::BEFORE_COMMIT, |i| {
+        app.create(&creds[i], &bodies[i])
+    })
+    .await;
+    for res in &answers {
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    assert_eq!(app.count_passes(), 4);
+}
+
+/// One slot per principal, two batching writers.
+async fn spawn_one_slot_batching_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |c| {
+        c.principal_connections = Some(1);
+        c.store.pg_batch_writers = 2;
+        c.store.pool_timeout = Duration::from_secs(10);
+    })
+    .await
+}
+
+/// Sends `write(0)` with `point` held; once it is there, `write(1..4)`: they
+/// must reach `point` as well (the other writer's batch), which they cannot
+/// while waiting for the principal's one slot. Then releases `point` and
+/// returns the four answers.
+async fn four_writes_with_the_first_held<F>(
+    app: &TestApp,
+    point: &'static str,
+    write: impl Fn(usize) -> F,
+) -> Vec<Resp>
+where
+    F: std::future::Future<Output = Resp>,
+{
     let seams = app.store().seams();
-    seams.hold(seams::CHECKIN_DECIDED);
-    let creds = Creds::chain_a();
-    let first = app.checkin(&creds, &codes[0], LOC_A1);
+    seams.hold(point);
+    let first = write(0);
     let rest = async {
-        let arrived = app
-            .arrivals(seams::CHECKIN_DECIDED, 1, Duration::from_secs(10))
-            .await;
-        assert!(arrived, "the first check-in never reached its decision");
-        let more = join_all(
-            codes[1..]
-                .iter()
-                .map(|code| app.checkin(&creds, code, LOC_A1)),
-        );
+        let arrived = app.arrivals(point, 1, Duration::from_secs(10)).await;
+        assert!(arrived, "the first write never reached its batch");
+        let more = join_all((1..4).map(&write));
         let watch = async {
-            let arrived = app
-                .arrivals(seams::CHECKIN_DECIDED, 2, Duration::from_secs(5))
-                .await;
-            seams.release(seams::CHECKIN_DECIDED);
+            let arrived = app.arrivals(point, 2, Duration::from_secs(5)).await;
+            seams.release(point);
             arrived
         };
         tokio::join!(more, watch)
@@ -269,16 +325,9 @@ async fn postgres_checkins_queued_for_the_batching_writer_take_no_slot(backend: 
     let (first, (more, second_batch_arrived)) = tokio::join!(first, rest);
     assert!(
         second_batch_arrived,
-        "the other check-ins waited for the chain's slot instead of the batching writer"
+        "the other writes waited for the chain's slot instead of the batching writer"
     );
-    assert_eq!(first.status, 201, "{}", first.text);
-    for res in &more {
-        assert_eq!(res.status, 201, "{}", res.text);
-    }
-    let visits = app
-        .db
-        .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
-    assert_eq!(visits, 4);
+    std::iter::once(first).chain(more).collect()
 }
 
 /// The path of a new pass of chain B, the principal that must keep being served.

@@ -381,6 +381,7 @@ crate::on_postgres!(
     every_connection_killed_is_never_a_500_and_recovers,
     a_read_only_database_fails_readiness_and_writes_until_it_is_writable,
     a_batched_checkin_answered_503_records_no_visit,
+    a_batched_keyed_create_answered_503_keeps_neither_its_pass_nor_its_key,
 );
 
 /// A check-in queued for PostgreSQL's batching writer and held there past
@@ -418,6 +419,39 @@ async fn a_batched_checkin_answered_503_records_no_visit(backend: Backend) {
         .db
         .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
     assert_eq!(visits, 0, "a check-in answered 503 recorded its visit");
+}
+
+/// A create with an `Idempotency-Key`, held in its batch's transaction past
+/// its deadline, is answered 503, and neither its pass nor its key is kept:
+/// the same request sent again (it waits on the key's lock until the held
+/// transaction has ended) runs anew — not a replay — and makes the one pass.
+async fn a_batched_keyed_create_answered_503_keeps_neither_its_pass_nor_its_key(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.store.pool_timeout = Duration::from_secs(1);
+        c.store.pg_batch_writers = 1;
+    })
+    .await;
+    let seams = app.store().seams();
+    seams.hold(seams::BEFORE_COMMIT);
+    let creds = Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string());
+    let body = pass_body(LOC_A1, &unique_email());
+    let (res, arrived) = tokio::join!(
+        app.create(&creds, &body),
+        app.arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+    );
+    assert!(arrived, "the create never reached its batch's commit");
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.body["cause"], "systemUnavailable");
+    seams.release(seams::BEFORE_COMMIT);
+
+    let again = app.create(&creds, &body).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(
+        again.header("idempotent-replayed"),
+        None,
+        "the retry was answered from a key stored by the create answered 503"
+    );
+    assert_eq!(app.count_passes(), 1);
 }
 
 /// PostgreSQL kills every connection of ours: requests meanwhile are 503 at
