@@ -38,10 +38,10 @@ fn lock_key(conn: &mut Conn, keyed: &KeyedRequest) -> QueryResult<()> {
     lock_keys(conn, std::iter::once(keyed))
 }
 
-/// Takes the locks of several keys in one statement, in key order (byte
-/// order, as a batch orders its creates' persons in Rust), so two
-/// transactions that lock some of the same keys never wait on each other in
-/// a cycle.
+/// Takes the locks of several keys in one statement, in byte order of the
+/// keys (`COLLATE "C"`, the order a batch's persons are locked in too), so
+/// two transactions that lock some of the same keys never wait on each
+/// other in a cycle.
 pub(super) fn lock_keys<'a>(
     conn: &mut Conn,
     keys: impl Iterator<Item = &'a KeyedRequest>,
