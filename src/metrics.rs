@@ -81,6 +81,8 @@ pub struct Gauges {
     pub db_stalls: u64,
     /// SQLite's writer: (panics, connection restarts, queued writes).
     pub writer: Option<(u64, u64, usize)>,
+    /// PostgreSQL's batching writer: batches that panicked.
+    pub batch_panics: Option<u64>,
     /// (client address, presented ID) pairs the failure throttle holds.
     pub auth_throttle_pairs: usize,
     /// Requests refused 429 for too many failed authentications.
@@ -262,6 +264,15 @@ impl Metrics {
                 queued.to_string(),
             );
         }
+        if let Some(panics) = gauges.batch_panics {
+            gauge(
+                &mut out,
+                "guestpass_batch_panics_total",
+                "PostgreSQL batches that panicked (their writes answered 503, nothing committed; the batching writer went on).",
+                "counter",
+                panics.to_string(),
+            );
+        }
         out
     }
 }
@@ -285,6 +296,7 @@ mod tests {
             db_retries: 0,
             db_stalls: 0,
             writer: None,
+            batch_panics: None,
             auth_throttle_pairs: 0,
             auth_throttle_refusals: 0,
             negative_cache_entries: 0,

@@ -25,6 +25,8 @@
 //! transaction.
 
 use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread;
@@ -213,7 +215,14 @@ fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue, context: &Context) {
                 Collected::Closed => return,
             }
         }
-        run(pool, batch, context);
+        // A panic ends its batch, never the writer: the batch's replies are
+        // dropped (each request is answered 503), and its connection, left
+        // inside the transaction, is discarded by the pool, which rolls the
+        // transaction back.
+        if catch_unwind(AssertUnwindSafe(|| run(pool, batch, context))).is_err() {
+            context.stats.batch_panics.fetch_add(1, Ordering::Relaxed);
+            log::error!("a PostgreSQL batch panicked; its writes were answered 503");
+        }
     }
 }
 

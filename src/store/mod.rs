@@ -117,6 +117,9 @@ pub struct Stats {
     pub retries: AtomicU64,
     /// Operations answered 503 because the database did not answer in time.
     pub stalls: AtomicU64,
+    /// PostgreSQL batches that panicked (their writes answered 503, nothing
+    /// committed; the batching writer went on).
+    pub batch_panics: AtomicU64,
 }
 
 /// A watchdog fires this long after an operation's deadline: past the
@@ -368,6 +371,14 @@ impl Store {
     /// an idle writer beats twice a second).
     fn stuck_after(&self) -> Duration {
         (self.shared.timeout * 2).max(Duration::from_secs(2))
+    }
+
+    /// PostgreSQL's batches that panicked, when the batching writer is on.
+    pub fn batch_panics(&self) -> Option<u64> {
+        self.shared
+            .batcher
+            .as_ref()
+            .map(|_| self.shared.stats.batch_panics.load(Ordering::Relaxed))
     }
 
     /// The SQLite writer's counters: (panics, connection restarts, queued writes).

@@ -382,6 +382,7 @@ crate::on_postgres!(
     a_read_only_database_fails_readiness_and_writes_until_it_is_writable,
     a_batched_checkin_answered_503_records_no_visit,
     a_batched_keyed_create_answered_503_keeps_neither_its_pass_nor_its_key,
+    a_panicking_batch_is_503_commits_nothing_and_the_batching_writer_goes_on,
 );
 
 /// A check-in queued for PostgreSQL's batching writer and held there past
@@ -452,6 +453,34 @@ async fn a_batched_keyed_create_answered_503_keeps_neither_its_pass_nor_its_key(
         "the retry was answered from a key stored by the create answered 503"
     );
     assert_eq!(app.count_passes(), 1);
+}
+
+/// A check-in that panics inside PostgreSQL's batching writer (one writer)
+/// is answered 503 and records no visit; the writer goes on (the next
+/// check-in is 201, where a dead writer would leave every queued write 503
+/// while `/readyz` stays up), and the panic is counted.
+async fn a_panicking_batch_is_503_commits_nothing_and_the_batching_writer_goes_on(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, |c| c.store.pg_batch_writers = 1).await;
+    let pass = active_pass(&app).await;
+    let code = pass["checkinCode"].as_str().unwrap_or_default().to_owned();
+    let creds = Creds::chain_a();
+    app.store().seams().panic(seams::CHECKIN_DECIDED, false);
+    let res = app.checkin(&creds, &code, LOC_A1).await;
+    assert_eq!(res.status, 503, "{}", res.text);
+    assert_eq!(res.body["cause"], "systemUnavailable");
+
+    let again = app.checkin(&creds, &code, LOC_A1).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    let visits = app
+        .db
+        .sql_count("SELECT CAST(COUNT(*) AS TEXT) AS value FROM checkins");
+    assert_eq!(visits, 1, "the panicking check-in recorded its visit");
+    assert_eq!(
+        metric(&app.metrics().await, "guestpass_batch_panics_total"),
+        1
+    );
 }
 
 /// PostgreSQL kills every connection of ours: requests meanwhile are 503 at
