@@ -112,13 +112,14 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
     let app = spawn_app_with(backend, |c| {
         c.store.pool_timeout = timeout;
         c.principal_connections = Some(1);
-        // The held point is on the single-statement write path.
+        // Unbatched, each write runs in its own transaction and holds a
+        // connection (and so a slot) while it is held there.
         c.store.pg_batch_writers = 0;
     })
     .await;
     let own = chain_b_pass_path(&app).await;
 
-    // A keyed write runs in the request's own transaction.
+    // A keyed write, held before its own transaction's commit.
     let point = seams::BEFORE_COMMIT;
     let seams = app.store().seams();
     seams.hold(point);
