@@ -45,32 +45,40 @@ impl KeyedOperation {
 
 /// A fingerprint of a JSON body that ignores what JSON ignores: whitespace
 /// and the order of an object's keys (and writes 1.0 as 1). SHA-256 of the
-/// canonical form, hex.
+/// canonical form, hex. The canonical form is stored (as its hash) with every
+/// key: it must not change between releases, or a retry across an upgrade
+/// would no longer match its first request.
 pub fn request_hash(body: &Map<String, Value>) -> String {
     let mut canonical = Vec::with_capacity(256);
-    write_canonical(&Value::Object(body.clone()), &mut canonical);
+    write_object(body, &mut canonical);
     let digest = Sha256::digest(&canonical);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(2 * digest.len());
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json(key, out);
+        out.push(b':');
+        write_canonical(value, out);
+    }
+    out.push(b'}');
 }
 
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(&Value::String(key.clone()), out);
-                out.push(b':');
-                if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
-                }
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_object(map, out),
         Value::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
@@ -85,10 +93,16 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 && n.is_f64() => {
                 out.extend_from_slice((f as i64).to_string().as_bytes())
             }
-            _ => out.extend_from_slice(n.to_string().as_bytes()),
+            _ => write_json(n, out),
         },
-        other => out.extend_from_slice(other.to_string().as_bytes()),
+        other => write_json(other, out),
     }
+}
+
+/// serde_json's compact form (strings escaped as `Value`'s `Display` does).
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a string, number, bool or null into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, value);
 }
 
 #[cfg(test)]
@@ -133,6 +147,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a, hash(b));
+    }
+
+    #[test]
+    fn the_fingerprint_does_not_change_between_releases() {
+        // sha256 of {"a":1,"b":[1,{"x":null,"y":"z"}],"c":"é\n\"q\"","d":true,"e":-2.5}
+        let stored = "dd5bedf1bd8c11d053e5ed29a8f9fdf2ccc648ed283ddec5b752a3724d94f429";
+        let body = json!({"e": -2.5, "d": true, "c": "é\n\"q\"", "b": [1.0, {"y": "z", "x": null}], "a": 1});
+        assert_eq!(hash(body), stored);
     }
 
     #[test]

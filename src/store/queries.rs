@@ -245,19 +245,40 @@ pub fn search(
     filter: &SearchFilter,
     now: UtcTimestamp,
 ) -> QueryResult<(Vec<GuestPassRow>, i64)> {
-    let total = filtered(scope, filter, now)
-        .select(count_star())
-        .get_result::<i64>(conn)?;
+    let count = |conn: &mut Conn| {
+        filtered(scope, filter, now)
+            .select(count_star())
+            .get_result::<i64>(conn)
+    };
+    let page = |conn: &mut Conn| {
+        filtered(scope, filter, now)
+            .order((guest_passes::created_at.desc(), guest_passes::id.asc()))
+            .limit(filter.limit)
+            .offset(filter.offset)
+            .select(GuestPassRow::as_select())
+            .load(conn)
+    };
+    if filter.offset == 0 {
+        // The usual search (a person at a location, the first page) reads
+        // its page first: a page that is not full holds every match, so its
+        // length is the total, from the same statement, and nothing needs
+        // counting. Only a full first page is counted.
+        let rows = page(conn)?;
+        let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let total = if shown < filter.limit {
+            shown
+        } else {
+            count(conn)?.max(shown)
+        };
+        return Ok((rows, total));
+    }
+    // Deeper pages count first, so an offset past the end costs a count
+    // and no walk to it.
+    let total = count(conn)?;
     if total <= filter.offset {
         return Ok((Vec::new(), total));
     }
-    let rows = filtered(scope, filter, now)
-        .order((guest_passes::created_at.desc(), guest_passes::id.asc()))
-        .limit(filter.limit)
-        .offset(filter.offset)
-        .select(GuestPassRow::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+    Ok((page(conn)?, total))
 }
 
 /// Cancels a pass in scope, in one statement; `false` when there is no such
