@@ -108,7 +108,7 @@ pub static ROUTES: &[Resource] = &[
             Operation {
                 method: Method::GET,
                 id: "getGuestPass",
-                access: Access::Read,
+                access: Access::Lookup,
                 handler: || web::get().to(guest_passes::get),
             },
             Operation {

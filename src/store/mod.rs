@@ -13,6 +13,7 @@
 
 mod batch;
 mod error;
+mod lookups;
 mod open;
 mod pool;
 pub mod postgres;
@@ -81,6 +82,8 @@ pub enum Access {
     /// `createGuestPass` and `checkinGuest`: queued for a writer on SQLite
     /// and, with batching on, on PostgreSQL.
     Queued,
+    /// `getGuestPass`: queued for the batching reader (`lookups`).
+    Lookup,
     /// Cancel.
     Write,
 }
@@ -108,6 +111,8 @@ struct Shared {
     stats: Arc<Stats>,
     /// PostgreSQL's batching writer for creates and check-ins, when it is on.
     batcher: Option<batch::Batcher>,
+    /// The batching reader of passes by id.
+    lookups: lookups::Lookups,
 }
 
 /// Counters for `/metrics`.
@@ -282,6 +287,7 @@ impl Store {
     pub fn holds_a_connection(&self, access: Access) -> bool {
         match (&self.backend, access) {
             (_, Access::Read) => true,
+            (_, Access::Lookup) => false,
             (Backend::Sqlite { .. }, _) => false,
             (Backend::Postgres(_), Access::Queued) => self.shared.batcher.is_none(),
             (Backend::Postgres(_), Access::Write) => true,
@@ -541,7 +547,12 @@ impl Store {
         id: GuestPassId,
         scope: Scope,
     ) -> Result<Option<GuestPassRow>, StoreError> {
-        reading!(self, |conn, q| q::find_pass(conn, id.as_str(), &scope))
+        let deadline = Instant::now() + self.shared.timeout;
+        let lookup = lookups::Lookup { id, scope };
+        self.shared
+            .lookups
+            .find(lookup, deadline, &self.shared.stats)
+            .await
     }
 
     /// One page of the passes in `scope` that match `filter`, and how many match.

@@ -11,9 +11,10 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::batch::Batcher;
+use super::lookups::Lookups;
 use super::pool::{Manager, Pooled};
 use super::seams::Seams;
-use super::{writer, Backend, Shared, Stats, Store};
+use super::{postgres, sqlite, writer, Backend, Shared, Stats, Store};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -40,6 +41,13 @@ pub enum SqliteSync {
     Normal,
     Full,
 }
+
+/// Threads of the batching reader (`lookups`). SQLite: one, which drains
+/// its queue without sleeping under load; a second only adds wake-ups on two
+/// cores (bench: 70.7k vs 65.0k reads/s). PostgreSQL: two, so one batch
+/// collects while the other waits for its round trip.
+const SQLITE_LOOKUP_THREADS: usize = 1;
+const PG_LOOKUP_THREADS: usize = 2;
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -178,12 +186,13 @@ impl Store {
         migrate(&config.database_url)?;
         let timeout = config.pool_timeout.max(Duration::from_millis(1));
         let (seams, stats) = (Arc::new(Seams::default()), Arc::new(Stats::default()));
-        let shared = |batcher| {
+        let shared = |batcher, lookups| {
             Arc::new(Shared {
                 timeout,
                 seams: seams.clone(),
                 stats: stats.clone(),
                 batcher,
+                lookups,
             })
         };
         if is_in_memory(&config.database_url) {
@@ -215,9 +224,10 @@ impl Store {
                     seams.clone(),
                 )
             });
+            let lookups = Lookups::start(pool.clone(), PG_LOOKUP_THREADS, postgres::find_passes);
             Ok(Store {
                 backend: Backend::Postgres(pool),
-                shared: shared(batcher),
+                shared: shared(batcher, lookups),
             })
         } else {
             let setup = SqliteSetup {
@@ -250,7 +260,9 @@ impl Store {
             };
             let conn = open_writer()?;
             let checkpoint = writable.connect(&config.database_url)?;
-            let shared = shared(None);
+            let lookups =
+                Lookups::start(readers.clone(), SQLITE_LOOKUP_THREADS, sqlite::find_passes);
+            let shared = shared(None, lookups);
             let writer = writer::Writer::start(
                 conn,
                 Box::new(move || open_writer().map_err(|e| e.to_string())),

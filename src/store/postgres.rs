@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use diesel::sql_types::{BigInt, Nullable, Text};
 
+use super::lookups::Lookup;
 use super::{Stats, StoreError};
 
 pub type Conn = diesel::pg::PgConnection;
@@ -19,6 +20,38 @@ type Db = diesel::pg::Pg;
 const ANALYZE_AFTER_BULK_LOAD: Option<&str> = Some("VACUUM ANALYZE guest_passes");
 
 include!("queries.rs");
+
+/// A batch of the batching reader (`lookups`): every id in one statement,
+/// one round trip; each pass is then checked against its own reader's scope.
+pub fn find_passes(
+    conn: &mut Conn,
+    lookups: &[Lookup],
+) -> Vec<Result<Option<GuestPassRow>, StoreError>> {
+    let ids: Vec<&str> = lookups.iter().map(|l| l.id.as_str()).collect();
+    let found = guest_passes::table
+        .filter(guest_passes::id.eq_any(&ids))
+        .select(GuestPassRow::as_select())
+        .load::<GuestPassRow>(conn);
+    match found {
+        Ok(rows) => {
+            let by_id: std::collections::HashMap<&str, &GuestPassRow> =
+                rows.iter().map(|row| (row.id.as_str(), row)).collect();
+            lookups
+                .iter()
+                .map(|l| {
+                    let row = by_id
+                        .get(l.id.as_str())
+                        .filter(|row| row.in_scope(&l.scope));
+                    Ok(row.map(|row| (*row).clone()))
+                })
+                .collect()
+        }
+        Err(e) => {
+            let e = StoreError::from(e);
+            lookups.iter().map(|_| Err(e.clone())).collect()
+        }
+    }
+}
 
 /// The first key of the advisory locks that serialise creates of one person
 /// at one location (the second is a hash of the two): any number of

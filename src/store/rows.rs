@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use super::schema::{checkins, guest_passes};
 use crate::domain::{
     CheckinCode, CheckinId, Email, EmailKey, GuestPassId, GuestPassStatus, IdempotencyKey,
-    KeyedOperation, Location, LocationId, NewGuestPass, PersonName, Phone, PrincipalKind, UserId,
-    UtcTimestamp,
+    KeyedOperation, Location, LocationId, NewGuestPass, PersonName, Phone, PrincipalKind, Scope,
+    UserId, UtcTimestamp,
 };
 
 /// `treat_none_as_default_value = false`: an absent phone or canceller is
@@ -34,6 +34,16 @@ pub struct GuestPassRow {
 }
 
 impl GuestPassRow {
+    /// Whether a caller with `scope` may see this pass: the rule the
+    /// queries' scope filters state in SQL.
+    pub fn in_scope(&self, scope: &Scope) -> bool {
+        match scope {
+            Scope::Deployment => true,
+            Scope::Chain(chain) => self.chain_id == *chain,
+            Scope::Location(location) => self.location_id.as_str() == location,
+        }
+    }
+
     /// The one way from a parsed create request to a row: the store assigns
     /// the id and the check-in code.
     pub fn new(

@@ -12,6 +12,21 @@ const ANALYZE_AFTER_BULK_LOAD: Option<&str> = None;
 
 include!("queries.rs");
 
+use super::lookups::Lookup;
+use super::StoreError;
+
+/// A batch of the batching reader (`lookups`): one cached point read each,
+/// on the batch's connection.
+pub fn find_passes(
+    conn: &mut Conn,
+    lookups: &[Lookup],
+) -> Vec<Result<Option<GuestPassRow>, StoreError>> {
+    lookups
+        .iter()
+        .map(|l| find_pass(conn, l.id.as_str(), &l.scope).map_err(StoreError::from))
+        .collect()
+}
+
 /// The single writer runs one write at a time, so asking first and then
 /// inserting is atomic. (The writer keeps deadlines itself.)
 fn insert_unless_overlapping(

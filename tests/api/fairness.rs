@@ -17,6 +17,7 @@ on_both_backends!(a_flood_of_deep_searches_from_one_chain_leaves_another_chain_s
 // or an unbatched write, which is where a test can hold one inside the store.
 on_postgres!(
     a_principal_over_its_share_waits_the_pool_timeout_then_gets_429,
+    reads_by_id_queued_for_the_batching_reader_take_no_slot,
     postgres_checkins_queued_for_the_batching_writer_take_no_slot,
     postgres_keyed_checkins_queued_for_the_batching_writer_take_no_slot,
     postgres_keyed_creates_queued_for_the_batching_writer_take_no_slot,
@@ -184,6 +185,49 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
     // The slot is free again: A is served once its writes are done.
     let later = app.get("/guest-passes/unknown", &Creds::chain_a()).await;
     assert_eq!(later.status, 404, "{}", later.text);
+}
+
+/// Reads by id queue for the batching reader and hold no pool connection
+/// while they wait, so they take no slot: with chain A's one slot held by a
+/// write stuck before its commit, A's search (which holds a connection)
+/// waits for the slot and gets 429, while A's read of a pass by id is
+/// answered at once.
+async fn reads_by_id_queued_for_the_batching_reader_take_no_slot(backend: Backend) {
+    let timeout = Duration::from_millis(1500);
+    let app = spawn_app_with(backend, |c| {
+        c.store.pool_timeout = timeout;
+        c.principal_connections = Some(1);
+        // Unbatched, the write holds a connection (and so the slot).
+        c.store.pg_batch_writers = 0;
+    })
+    .await;
+    let pass = app.create_ok(LOC_A1, &unique_email()).await;
+    let path = format!(
+        "/guest-passes/{}",
+        pass["guestPassId"].as_str().unwrap_or_default()
+    );
+    let seams = app.store().seams();
+    seams.hold(seams::BEFORE_COMMIT);
+    let keyed = Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string());
+    let body = pass_body(LOC_A1, &unique_email());
+    let held = app.create(&keyed, &body);
+    let meanwhile = async {
+        let arrived = app
+            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+            .await;
+        assert!(arrived, "the write never reached its commit");
+        // Both wait less than the held write keeps the slot (its deadline
+        // and the watchdog's grace): only one that needs no slot is served.
+        let chain_a = Creds::chain_a();
+        let (read, search) =
+            tokio::join!(app.get(&path, &chain_a), app.get("/guest-passes", &chain_a));
+        seams.release(seams::BEFORE_COMMIT);
+        (read, search)
+    };
+    let (_, (read, search)) = tokio::join!(held, meanwhile);
+    assert_eq!(search.status, 429, "the slot was not held: {}", search.text);
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.body["guestPassId"], pass["guestPassId"]);
 }
 
 /// SQLite's writes hold no pool connection (they queue for the single

@@ -21,6 +21,7 @@ on_both_backends!(
     status_is_cancelled_after_delete_with_cancelled_at,
     cancelled_wins_over_expired,
     status_is_computed_at_read_time,
+    reads_sent_together_each_get_their_own_pass_in_their_own_scope,
 );
 
 const FIELDS: [&str; 11] = [
@@ -376,5 +377,51 @@ async fn status_is_computed_at_read_time(backend: Backend) {
         set_period(&app, id, from, until);
         let res = read(&app, id).await;
         assert_eq!(res.body["status"], status, "{}", res.text);
+    }
+}
+
+/// Reads by id are answered in batches (on PostgreSQL one statement per
+/// batch, each read's scope checked on its own): many at once, by callers of
+/// different scopes, for passes in and out of their scope, each get their
+/// own answer.
+async fn reads_sent_together_each_get_their_own_pass_in_their_own_scope(backend: Backend) {
+    let app = spawn_with_levels(backend, "location").await;
+    let a1 = Creds::location(LOC_A1, LOC_A1_SECRET);
+    let a2 = Creds::location(LOC_A2, LOC_A2_SECRET);
+    let b1 = Creds::location(LOC_B1, LOC_B1_SECRET);
+    let mut passes = Vec::new();
+    for (creds, location) in [(&a1, LOC_A1), (&a1, LOC_A1), (&a2, LOC_A2), (&b1, LOC_B1)] {
+        let created = app
+            .create(creds, &pass_body(location, &unique_email()))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        passes.push((created.id(), location));
+    }
+    passes.push(("00000000-0000-4000-8000-000000000000".to_owned(), "nowhere"));
+    // Every caller asks for every pass, four times over, all at once.
+    let mut cases: Vec<(&Creds, &str, &String, bool)> = Vec::new();
+    for _ in 0..4 {
+        for (creds, own) in [(&a1, LOC_A1), (&a2, LOC_A2), (&b1, LOC_B1)] {
+            for (id, location) in &passes {
+                cases.push((creds, own, id, own == *location));
+            }
+        }
+    }
+    let paths: Vec<String> = cases.iter().map(|(_, _, id, _)| pass_path(id)).collect();
+    let answers = futures_util::future::join_all(
+        cases
+            .iter()
+            .zip(&paths)
+            .map(|((creds, ..), path)| app.get(path, creds)),
+    )
+    .await;
+    for ((_, caller, id, visible), res) in cases.iter().zip(&answers) {
+        if *visible {
+            assert_eq!(res.status, 200, "{caller} reading {id}: {}", res.text);
+            assert_eq!(res.body["guestPassId"], json!(id), "{}", res.text);
+        } else {
+            assert_eq!(res.status, 404, "{caller} reading {id}: {}", res.text);
+            res.assert_entity_not_found("guestPassId");
+        }
     }
 }

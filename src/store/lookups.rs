@@ -1,0 +1,190 @@
+//! Reads of one pass by its id (`getGuestPass`), batched: the reads that
+//! arrive while a batch is in the database queue up, and a reading thread
+//! takes them all at once. Handing each read to a blocking thread of its own
+//! costs two thread wake-ups per request, more than the read itself
+//! (bench/RESULTS.md, "Where a SQLite read's time goes"); a reading thread
+//! that drains its queue is woken once per batch, and under load not at all.
+//!
+//! A queued read holds no pool connection (the reading thread holds one per
+//! batch), so it takes no slot of its principal's share: a read by id costs
+//! the same small, bounded work whoever sends it, and the share is there for
+//! the requests whose cost the caller chooses (searches). Reads wait in
+//! arrival order.
+//!
+//! SQLite runs a batch's reads one after the other on one connection (each
+//! a cached statement of a few microseconds); PostgreSQL answers a batch in
+//! one statement, one round trip (`id = ANY($1)`), and the scope of each
+//! read is checked here.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use diesel::r2d2::{Pool, R2D2Connection};
+use tokio::sync::oneshot;
+
+use super::pool::Manager;
+use super::rows::GuestPassRow;
+use super::writer::{collect, Collected};
+use super::{Stats, StoreError, WATCHDOG_GRACE};
+use crate::domain::{GuestPassId, Scope};
+
+/// Reads per batch at most.
+const MAX_BATCH: usize = 256;
+/// Reads waiting beyond this many are refused with 503.
+const QUEUE_DEPTH: usize = 4096;
+
+/// One read by id: the pass, if there is one in `scope`.
+pub struct Lookup {
+    pub id: GuestPassId,
+    pub scope: Scope,
+}
+
+type Answer = Result<Option<GuestPassRow>, StoreError>;
+
+/// How a backend answers a batch: one answer per lookup, in order.
+pub type ReadBatch<C> = fn(&mut C, &[Lookup]) -> Vec<Answer>;
+
+struct Job {
+    lookup: Lookup,
+    deadline: Instant,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// Dropped, it closes its queue and joins its threads: a batch in flight is
+/// answered and its connection returned before the drop returns.
+pub struct Lookups {
+    // Fields drop in order: the queue closes before the threads are joined.
+    jobs: SyncSender<Job>,
+    _threads: Threads,
+}
+
+struct Threads(Vec<thread::JoinHandle<()>>);
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        for reader in self.0.drain(..) {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Lookups {
+    /// `threads` reading threads, each taking a pooled connection per batch.
+    pub fn start<C>(pool: Pool<Manager<C>>, threads: usize, read: ReadBatch<C>) -> Self
+    where
+        C: R2D2Connection + Send + 'static,
+    {
+        let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
+        let queue = Arc::new(Mutex::new(queue));
+        let mut readers = Vec::new();
+        for n in 0..threads.max(1) {
+            let (pool, queue) = (pool.clone(), queue.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("lookups-{n}"))
+                .spawn(move || serve(&pool, &queue, read));
+            match spawned {
+                Ok(reader) => readers.push(reader),
+                Err(e) => log::error!("cannot start a reading thread: {e}"),
+            }
+        }
+        Self {
+            jobs,
+            _threads: Threads(readers),
+        }
+    }
+
+    /// The pass `lookup` names, in its scope; 503 when the database does not
+    /// answer by `deadline` (with the watchdog's grace, as every operation).
+    pub async fn find(&self, lookup: Lookup, deadline: Instant, stats: &Stats) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            lookup,
+            deadline,
+            reply,
+        };
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => StoreError::Unavailable("the read queue is full".into()),
+            TrySendError::Disconnected(_) => {
+                StoreError::Unavailable("the reading threads have stopped".into())
+            }
+        })?;
+        let limit = deadline.saturating_duration_since(Instant::now()) + WATCHDOG_GRACE;
+        match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(answer)) => answer,
+            // Dropped unanswered: its batch panicked.
+            Ok(Err(_)) => Err(StoreError::Internal("the read was not answered".into())),
+            Err(_) => {
+                stats.stalls.fetch_add(1, Ordering::Relaxed);
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            }
+        }
+    }
+}
+
+type Queue = Arc<Mutex<Receiver<Job>>>;
+
+fn serve<C>(pool: &Pool<Manager<C>>, queue: &Queue, read: ReadBatch<C>)
+where
+    C: R2D2Connection + Send + 'static,
+{
+    loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        {
+            // One thread collects at a time; the others wait their turn here.
+            let Ok(queue) = queue.lock() else { return };
+            match collect(&queue, Duration::from_secs(1), MAX_BATCH, &mut batch) {
+                Collected::Some => {}
+                Collected::Nothing => continue,
+                Collected::Closed => return,
+            }
+        }
+        // A panic ends its batch, never the thread: the batch's replies are
+        // dropped, and each of its requests is answered 500.
+        if catch_unwind(AssertUnwindSafe(|| run(pool, batch, read))).is_err() {
+            log::error!("a batch of reads panicked; its requests were answered 500");
+        }
+    }
+}
+
+fn run<C>(pool: &Pool<Manager<C>>, batch: Vec<Job>, read: ReadBatch<C>)
+where
+    C: R2D2Connection + Send + 'static,
+{
+    let now = Instant::now();
+    let mut lookups = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        // A requester that gave up (or is about to) costs the database nothing.
+        if job.deadline <= now {
+            let _ = job.reply.send(Err(StoreError::Unavailable(
+                "the read waited too long for the database".into(),
+            )));
+        } else if !job.reply.is_closed() {
+            lookups.push(job.lookup);
+            replies.push(job.reply);
+        }
+    }
+    if lookups.is_empty() {
+        return;
+    }
+    let mut pooled = match pool.get() {
+        Ok(pooled) => pooled,
+        Err(e) => {
+            let why = format!("no database connection: {e}");
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Unavailable(why.clone())));
+            }
+            return;
+        }
+    };
+    let answers = read(&mut pooled.conn, &lookups);
+    for (reply, answer) in replies.into_iter().zip(answers) {
+        let _ = reply.send(pooled.settle(answer));
+    }
+}
