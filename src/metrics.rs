@@ -83,6 +83,8 @@ pub struct Gauges {
     pub writer: Option<(u64, u64, usize)>,
     /// PostgreSQL's batching writer: batches that panicked.
     pub batch_panics: Option<u64>,
+    /// The batching reader: batches of reads by id that panicked.
+    pub read_panics: u64,
     /// (client address, presented ID) pairs the failure throttle holds.
     pub auth_throttle_pairs: usize,
     /// Requests refused 429 for too many failed authentications.
@@ -264,6 +266,13 @@ impl Metrics {
                 queued.to_string(),
             );
         }
+        gauge(
+            &mut out,
+            "guestpass_read_panics_total",
+            "Batches of reads by id that panicked (their reads answered 500; the reading thread went on).",
+            "counter",
+            gauges.read_panics.to_string(),
+        );
         if let Some(panics) = gauges.batch_panics {
             gauge(
                 &mut out,
@@ -297,6 +306,7 @@ mod tests {
             db_stalls: 0,
             writer: None,
             batch_panics: None,
+            read_panics: 0,
             auth_throttle_pairs: 0,
             auth_throttle_refusals: 0,
             negative_cache_entries: 0,

@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 
 use super::pool::Manager;
 use super::rows::GuestPassRow;
+use super::seams::{self, Reached, Seams};
 use super::writer::{collect, Collected};
 use super::{Stats, StoreError, WATCHDOG_GRACE};
 use crate::domain::{GuestPassId, Scope};
@@ -74,7 +75,13 @@ impl Drop for Threads {
 
 impl Lookups {
     /// `threads` reading threads, each taking a pooled connection per batch.
-    pub fn start<C>(pool: Pool<Manager<C>>, threads: usize, read: ReadBatch<C>) -> Self
+    pub fn start<C>(
+        pool: Pool<Manager<C>>,
+        threads: usize,
+        read: ReadBatch<C>,
+        stats: Arc<Stats>,
+        seams: Arc<Seams>,
+    ) -> Self
     where
         C: R2D2Connection + Send + 'static,
     {
@@ -83,9 +90,10 @@ impl Lookups {
         let mut readers = Vec::new();
         for n in 0..threads.max(1) {
             let (pool, queue) = (pool.clone(), queue.clone());
+            let (stats, seams) = (stats.clone(), seams.clone());
             let spawned = thread::Builder::new()
                 .name(format!("lookups-{n}"))
-                .spawn(move || serve(&pool, &queue, read));
+                .spawn(move || serve(&pool, &queue, read, &stats, &seams));
             match spawned {
                 Ok(reader) => readers.push(reader),
                 Err(e) => log::error!("cannot start a reading thread: {e}"),
@@ -129,8 +137,13 @@ impl Lookups {
 
 type Queue = Arc<Mutex<Receiver<Job>>>;
 
-fn serve<C>(pool: &Pool<Manager<C>>, queue: &Queue, read: ReadBatch<C>)
-where
+fn serve<C>(
+    pool: &Pool<Manager<C>>,
+    queue: &Queue,
+    read: ReadBatch<C>,
+    stats: &Stats,
+    seams: &Seams,
+) where
     C: R2D2Connection + Send + 'static,
 {
     loop {
@@ -146,13 +159,14 @@ where
         }
         // A panic ends its batch, never the thread: the batch's replies are
         // dropped, and each of its requests is answered 500.
-        if catch_unwind(AssertUnwindSafe(|| run(pool, batch, read))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| run(pool, batch, read, seams))).is_err() {
+            stats.read_panics.fetch_add(1, Ordering::Relaxed);
             log::error!("a batch of reads panicked; its requests were answered 500");
         }
     }
 }
 
-fn run<C>(pool: &Pool<Manager<C>>, batch: Vec<Job>, read: ReadBatch<C>)
+fn run<C>(pool: &Pool<Manager<C>>, batch: Vec<Job>, read: ReadBatch<C>, seams: &Seams)
 where
     C: R2D2Connection + Send + 'static,
 {
@@ -171,6 +185,12 @@ where
         }
     }
     if lookups.is_empty() {
+        return;
+    }
+    if let Reached::Fail(detail) = seams.reach(seams::READ_BATCH) {
+        for reply in replies {
+            let _ = reply.send(Err(StoreError::Unavailable(detail.clone())));
+        }
         return;
     }
     let mut pooled = match pool.get() {

@@ -125,6 +125,9 @@ pub struct Stats {
     /// PostgreSQL batches that panicked (their writes answered 503, nothing
     /// committed; the batching writer went on).
     pub batch_panics: AtomicU64,
+    /// Batches of reads by id that panicked (their reads answered 500; the
+    /// reading thread went on).
+    pub read_panics: AtomicU64,
 }
 
 /// A watchdog fires this long after an operation's deadline: past the

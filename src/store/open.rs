@@ -224,7 +224,13 @@ impl Store {
                     seams.clone(),
                 )
             });
-            let lookups = Lookups::start(pool.clone(), PG_LOOKUP_THREADS, postgres::find_passes);
+            let lookups = Lookups::start(
+                pool.clone(),
+                PG_LOOKUP_THREADS,
+                postgres::find_passes,
+                stats.clone(),
+                seams.clone(),
+            );
             Ok(Store {
                 backend: Backend::Postgres(pool),
                 shared: shared(batcher, lookups),
@@ -260,8 +266,13 @@ impl Store {
             };
             let conn = open_writer()?;
             let checkpoint = writable.connect(&config.database_url)?;
-            let lookups =
-                Lookups::start(readers.clone(), SQLITE_LOOKUP_THREADS, sqlite::find_passes);
+            let lookups = Lookups::start(
+                readers.clone(),
+                SQLITE_LOOKUP_THREADS,
+                sqlite::find_passes,
+                stats.clone(),
+                seams.clone(),
+            );
             let shared = shared(None, lookups);
             let writer = writer::Writer::start(
                 conn,

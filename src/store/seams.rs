@@ -17,6 +17,9 @@ pub const BEFORE_COMMIT: &str = "commit.before";
 /// failure here acts as SQLite's own I/O errors do: the statement fails and
 /// SQLite rolls the whole transaction back by itself.
 pub const WRITE_JOB: &str = "write.job";
+/// In the batching reader, before a batch of reads by id goes to the
+/// database (held: the database does not answer).
+pub const READ_BATCH: &str = "read.batch";
 
 #[derive(Default)]
 pub struct Seams {

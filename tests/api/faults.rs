@@ -571,3 +571,67 @@ fn migrating_sqlite_waits_for_another_connections_lock() {
     releaser.join().expect("the lock holder");
     assert!(migrated.is_ok(), "{migrated:?}");
 }
+
+crate::on_both_backends!(
+    a_read_batch_the_database_does_not_answer_is_503_in_bounded_time_and_reads_go_on,
+    a_panicking_read_batch_is_500_and_the_reading_thread_goes_on,
+);
+
+/// The batching reader is stuck before its batch reaches the database (as
+/// when the database stops answering): the read is answered 503 once its
+/// deadline and the watchdog's grace have passed, never hung, and counted as
+/// a stall; once the reader goes on, reads are served again.
+async fn a_read_batch_the_database_does_not_answer_is_503_in_bounded_time_and_reads_go_on(
+    backend: Backend,
+) {
+    let timeout = Duration::from_millis(500);
+    let app = spawn_app_with(backend, |c| c.store.pool_timeout = timeout).await;
+    let pass = app.create_ok(LOC_A1, &unique_email()).await;
+    let path = format!(
+        "/guest-passes/{}",
+        pass["guestPassId"].as_str().unwrap_or_default()
+    );
+    let seams = app.store().seams();
+    seams.hold(seams::READ_BATCH);
+    let started = Instant::now();
+    let stuck = app.get(&path, &Creds::chain_a()).await;
+    let waited = started.elapsed();
+    seams.release(seams::READ_BATCH);
+    assert_unavailable(&stuck);
+    assert!(
+        waited >= timeout,
+        "answered after {waited:?}, before its deadline"
+    );
+    assert!(
+        metric(&app.metrics().await, "guestpass_db_stalls_total") >= 1,
+        "the stall was not counted"
+    );
+    let served = app.get(&path, &Creds::chain_a()).await;
+    assert_eq!(served.status, 200, "{}", served.text);
+    assert_eq!(served.body["guestPassId"], pass["guestPassId"]);
+}
+
+/// A batch of reads that panics is answered 500 (the read was not served,
+/// nothing was changed); the reading thread goes on, and the panic is
+/// counted.
+async fn a_panicking_read_batch_is_500_and_the_reading_thread_goes_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pass = app.create_ok(LOC_A1, &unique_email()).await;
+    let path = format!(
+        "/guest-passes/{}",
+        pass["guestPassId"].as_str().unwrap_or_default()
+    );
+    app.store().seams().panic(seams::READ_BATCH, false);
+    let res = app.get(&path, &Creds::chain_a()).await;
+    assert_eq!(res.status, 500, "{}", res.text);
+    assert_eq!(
+        res.text,
+        r#"{"message":"Internal Server Error","cause":"internalUnexpectedError"}"#
+    );
+    let served = app.get(&path, &Creds::chain_a()).await;
+    assert_eq!(served.status, 200, "{}", served.text);
+    assert_eq!(
+        metric(&app.metrics().await, "guestpass_read_panics_total"),
+        1
+    );
+}
