@@ -13,8 +13,8 @@
 //!
 //! SQLite runs a batch's reads one after the other on one connection (each
 //! a cached statement of a few microseconds); PostgreSQL answers a batch in
-//! one statement, one round trip (`id = ANY($1)`), and the scope of each
-//! read is checked here.
+//! one statement, one round trip (`id = ANY($1)`), and checks each read's
+//! scope on the rows it gets back (`postgres::find_passes`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;

@@ -78,6 +78,8 @@ pub enum CheckinOutcome {
 /// counts (contract §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// Searches and visit histories: a pooled connection each, for as long
+    /// as they run.
     Read,
     /// `createGuestPass` and `checkinGuest`: queued for a writer on SQLite
     /// and, with batching on, on PostgreSQL.

@@ -44,8 +44,9 @@ pub enum SqliteSync {
 
 /// Threads of the batching reader (`lookups`). SQLite: one, which drains
 /// its queue without sleeping under load; a second only adds wake-ups on two
-/// cores (bench: 70.7k vs 65.0k reads/s). PostgreSQL: two, so one batch
-/// collects while the other waits for its round trip.
+/// cores (a prototype: 70.7k vs 65.0k reads/s). PostgreSQL: two, so one
+/// batch collects while the other waits for its round trip (four, and a
+/// fair split of the queue between them, measured worse: bench/RESULTS.md).
 const SQLITE_LOOKUP_THREADS: usize = 1;
 const PG_LOOKUP_THREADS: usize = 2;
 
