@@ -29,7 +29,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -41,6 +40,7 @@ use tokio::sync::oneshot;
 use super::pool::Manager;
 use super::rows::{GuestPassRow, KeyedRequest};
 use super::seams::Seams;
+use super::threads::Joined;
 use super::writer::{collect, Collected};
 use super::{postgres, CreateOutcome, Stats, StoreError};
 
@@ -90,17 +90,7 @@ struct Context {
 pub struct Batcher {
     // Fields drop in order: the queue closes before the writers are joined.
     jobs: SyncSender<Job>,
-    _writers: Writers,
-}
-
-struct Writers(Vec<thread::JoinHandle<()>>);
-
-impl Drop for Writers {
-    fn drop(&mut self) {
-        for writer in self.0.drain(..) {
-            let _ = writer.join();
-        }
-    }
+    _writers: Joined,
 }
 
 impl Batcher {
@@ -112,22 +102,13 @@ impl Batcher {
         seams: Arc<Seams>,
     ) -> Self {
         let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
-        let queue = Arc::new(std::sync::Mutex::new(queue));
-        let context = Arc::new(Context { stats, seams });
-        let mut writers = Vec::new();
-        for n in 0..threads.max(1) {
-            let (pool, queue, context) = (pool.clone(), queue.clone(), context.clone());
-            let spawned = thread::Builder::new()
-                .name(format!("pg-batcher-{n}"))
-                .spawn(move || serve(&pool, &queue, &context));
-            match spawned {
-                Ok(writer) => writers.push(writer),
-                Err(e) => log::error!("cannot start a PostgreSQL batching writer: {e}"),
-            }
-        }
+        let queue = std::sync::Mutex::new(queue);
+        let context = Context { stats, seams };
         Self {
             jobs,
-            _writers: Writers(writers),
+            _writers: Joined::spawn("pg-batcher", threads, move || {
+                serve(&pool, &queue, &context)
+            }),
         }
     }
 
@@ -201,7 +182,7 @@ async fn await_answer<T>(
     }
 }
 
-type Queue = Arc<std::sync::Mutex<Receiver<Job>>>;
+type Queue = std::sync::Mutex<Receiver<Job>>;
 
 fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue, context: &Context) {
     loop {

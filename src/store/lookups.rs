@@ -20,7 +20,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use diesel::r2d2::{Pool, R2D2Connection};
@@ -29,6 +28,7 @@ use tokio::sync::oneshot;
 use super::pool::Manager;
 use super::rows::GuestPassRow;
 use super::seams::{self, Reached, Seams};
+use super::threads::Joined;
 use super::writer::{collect, Collected};
 use super::{Stats, StoreError, WATCHDOG_GRACE};
 use crate::domain::{GuestPassId, Scope};
@@ -60,17 +60,7 @@ struct Job {
 pub struct Lookups {
     // Fields drop in order: the queue closes before the threads are joined.
     jobs: SyncSender<Job>,
-    _threads: Threads,
-}
-
-struct Threads(Vec<thread::JoinHandle<()>>);
-
-impl Drop for Threads {
-    fn drop(&mut self) {
-        for reader in self.0.drain(..) {
-            let _ = reader.join();
-        }
-    }
+    _threads: Joined,
 }
 
 impl Lookups {
@@ -86,22 +76,12 @@ impl Lookups {
         C: R2D2Connection + Send + 'static,
     {
         let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
-        let queue = Arc::new(Mutex::new(queue));
-        let mut readers = Vec::new();
-        for n in 0..threads.max(1) {
-            let (pool, queue) = (pool.clone(), queue.clone());
-            let (stats, seams) = (stats.clone(), seams.clone());
-            let spawned = thread::Builder::new()
-                .name(format!("lookups-{n}"))
-                .spawn(move || serve(&pool, &queue, read, &stats, &seams));
-            match spawned {
-                Ok(reader) => readers.push(reader),
-                Err(e) => log::error!("cannot start a reading thread: {e}"),
-            }
-        }
+        let queue = Mutex::new(queue);
         Self {
             jobs,
-            _threads: Threads(readers),
+            _threads: Joined::spawn("lookups", threads, move || {
+                serve(&pool, &queue, read, &stats, &seams)
+            }),
         }
     }
 
@@ -135,7 +115,7 @@ impl Lookups {
     }
 }
 
-type Queue = Arc<Mutex<Receiver<Job>>>;
+type Queue = Mutex<Receiver<Job>>;
 
 fn serve<C>(
     pool: &Pool<Manager<C>>,

@@ -22,6 +22,7 @@ pub mod schema;
 pub mod seams;
 mod sql_types;
 pub mod sqlite;
+mod threads;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};

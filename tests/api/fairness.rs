@@ -110,14 +110,7 @@ async fn a_flood_of_deep_searches_from_one_chain_leaves_another_chain_served(bac
 /// (never at once), while chain B is served meanwhile.
 async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend: Backend) {
     let timeout = Duration::from_millis(1500);
-    let app = spawn_app_with(backend, |c| {
-        c.store.pool_timeout = timeout;
-        c.principal_connections = Some(1);
-        // Unbatched, each write runs in its own transaction and holds a
-        // connection (and so a slot) while it is held there.
-        c.store.pg_batch_writers = 0;
-    })
-    .await;
+    let app = spawn_one_slot_unbatched_app(backend, timeout).await;
     let own = chain_b_pass_path(&app).await;
 
     // A keyed write, held before its own transaction's commit.
@@ -193,14 +186,7 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
 /// waits for the slot and gets 429, while A's read of a pass by id is
 /// answered at once.
 async fn reads_by_id_queued_for_the_batching_reader_take_no_slot(backend: Backend) {
-    let timeout = Duration::from_millis(1500);
-    let app = spawn_app_with(backend, |c| {
-        c.store.pool_timeout = timeout;
-        c.principal_connections = Some(1);
-        // Unbatched, the write holds a connection (and so the slot).
-        c.store.pg_batch_writers = 0;
-    })
-    .await;
+    let app = spawn_one_slot_unbatched_app(backend, Duration::from_millis(1500)).await;
     let pass = app.create_ok(LOC_A1, &unique_email()).await;
     let path = format!(
         "/guest-passes/{}",
@@ -329,6 +315,18 @@ async fn postgres_keyed_creates_queued_for_the_batching_writer_take_no_slot(back
         assert_eq!(res.status, 201, "{}", res.text);
     }
     assert_eq!(app.count_passes(), 4);
+}
+
+/// One slot per principal, no batching writer: each write runs in its own
+/// transaction and holds a connection (and so the slot) while a test holds
+/// it there.
+async fn spawn_one_slot_unbatched_app(backend: Backend, pool_timeout: Duration) -> TestApp {
+    spawn_app_with(backend, move |c| {
+        c.store.pool_timeout = pool_timeout;
+        c.principal_connections = Some(1);
+        c.store.pg_batch_writers = 0;
+    })
+    .await
 }
 
 /// One slot per principal, two batching writers.
