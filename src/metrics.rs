@@ -8,6 +8,10 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// One name on both stores: the writes waiting to go to the database.
+const WRITER_QUEUE: &str =
+    "Writes waiting for the database writer (SQLite's single writer, or PostgreSQL's batching writer).";
+
 /// Upper bounds in seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -81,8 +85,9 @@ pub struct Gauges {
     pub db_stalls: u64,
     /// SQLite's writer: (panics, connection restarts, queued writes).
     pub writer: Option<(u64, u64, usize)>,
-    /// PostgreSQL's batching writer: batches that panicked.
-    pub batch_panics: Option<u64>,
+    /// PostgreSQL's batching writer: (batches that panicked, batches run
+    /// again one write at a time, queued writes).
+    pub batcher: Option<(u64, u64, usize)>,
     /// The batching reader: batches of reads by id that panicked.
     pub read_panics: u64,
     /// (client address, presented ID) pairs the failure throttle holds.
@@ -261,7 +266,7 @@ impl Metrics {
             gauge(
                 &mut out,
                 "guestpass_writer_queue",
-                "Writes waiting for the SQLite writer.",
+                WRITER_QUEUE,
                 "gauge",
                 queued.to_string(),
             );
@@ -273,13 +278,27 @@ impl Metrics {
             "counter",
             gauges.read_panics.to_string(),
         );
-        if let Some(panics) = gauges.batch_panics {
+        if let Some((panics, splits, queued)) = gauges.batcher {
             gauge(
                 &mut out,
                 "guestpass_batch_panics_total",
                 "PostgreSQL batches that panicked (their writes answered 503, nothing committed; the batching writer went on).",
                 "counter",
                 panics.to_string(),
+            );
+            gauge(
+                &mut out,
+                "guestpass_batch_splits_total",
+                "PostgreSQL batches that failed as a whole and were run again one write at a time (a check-in code clash, a write past its deadline).",
+                "counter",
+                splits.to_string(),
+            );
+            gauge(
+                &mut out,
+                "guestpass_writer_queue",
+                WRITER_QUEUE,
+                "gauge",
+                queued.to_string(),
             );
         }
         out
@@ -305,7 +324,7 @@ mod tests {
             db_retries: 0,
             db_stalls: 0,
             writer: None,
-            batch_panics: None,
+            batcher: None,
             read_panics: 0,
             auth_throttle_pairs: 0,
             auth_throttle_refusals: 0,

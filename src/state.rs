@@ -88,7 +88,7 @@ impl AppState {
             db_retries: self.store.stats().retries.load(Ordering::Relaxed),
             db_stalls: self.store.stats().stalls.load(Ordering::Relaxed),
             writer: self.store.writer_stats(),
-            batch_panics: self.store.batch_panics(),
+            batcher: self.store.batcher_stats(),
             read_panics: self.store.stats().read_panics.load(Ordering::Relaxed),
             auth_throttle_pairs: self.auth.throttled_pairs(),
             auth_throttle_refusals: self.auth.throttle_refusals(),

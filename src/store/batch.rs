@@ -25,20 +25,21 @@
 //! transaction.
 
 use std::any::Any;
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::r2d2::Pool;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Binary, Bool, Integer, Nullable, Text};
 use diesel::PgConnection;
 use tokio::sync::oneshot;
 
 use super::pool::Manager;
-use super::rows::{GuestPassRow, KeyedRequest};
+use super::rows::{GuestPassRow, Keyed, KeyedRequest, StoredAnswer};
 use super::seams::Seams;
 use super::threads::Joined;
 use super::writer::{collect, Collected};
@@ -73,15 +74,30 @@ struct TxJob {
     /// (location, email key) of a create: creates run in this order, after
     /// the writes without one.
     person: Option<(String, String)>,
+    /// A keyed create, as the batch's one keyed-create statement takes it;
+    /// `work` does the same write on its own.
+    keyed_create: Option<KeyedCreate>,
     deadline: Instant,
     work: Work,
     reply: oneshot::Sender<Result<Value, StoreError>>,
+}
+
+/// A create with an `Idempotency-Key`, with both answers it can store
+/// rendered in advance (a 201 for this very row, the 422), so that a batch's
+/// keyed creates are one statement: the keys looked up, the passes
+/// inserted and the answers stored together.
+pub struct KeyedCreate {
+    pub row: GuestPassRow,
+    pub not_after_ms: i64,
+    pub created: StoredAnswer,
+    pub overlapping: StoredAnswer,
 }
 
 /// What a batch's transaction shares with the store's other transactions.
 struct Context {
     stats: Arc<Stats>,
     seams: Arc<Seams>,
+    queued: Arc<AtomicUsize>,
 }
 
 /// Dropped, it closes its queue and waits for its writers to finish what
@@ -90,6 +106,8 @@ struct Context {
 pub struct Batcher {
     // Fields drop in order: the queue closes before the writers are joined.
     jobs: SyncSender<Job>,
+    /// Writes sent and not yet taken into a batch.
+    queued: Arc<AtomicUsize>,
     _writers: Joined,
 }
 
@@ -103,13 +121,24 @@ impl Batcher {
     ) -> Self {
         let (jobs, queue) = mpsc::sync_channel(QUEUE_DEPTH);
         let queue = std::sync::Mutex::new(queue);
-        let context = Context { stats, seams };
+        let queued = Arc::new(AtomicUsize::new(0));
+        let context = Context {
+            stats,
+            seams,
+            queued: queued.clone(),
+        };
         Self {
             jobs,
+            queued,
             _writers: Joined::spawn("pg-batcher", threads, move || {
                 serve(&pool, &queue, &context)
             }),
         }
+    }
+
+    /// Writes waiting for a batch.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Creates `row` in the next batch; answers once that batch committed.
@@ -140,12 +169,53 @@ impl Batcher {
         person: Option<(String, String)>,
         deadline: Instant,
         wait: Duration,
+        work: impl FnMut(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.enqueue_together(key, person, None, deadline, wait, work)
+            .await
+    }
+
+    /// Like `together`, for a keyed create: the batch's keyed creates go
+    /// out as one statement; `work` is the same create on its own, for a
+    /// later request with a key already in the batch and for a batch run
+    /// again one write at a time.
+    pub async fn create_keyed(
+        &self,
+        keyed: KeyedRequest,
+        create: KeyedCreate,
+        deadline: Instant,
+        wait: Duration,
+        work: impl FnMut(&mut PgConnection) -> QueryResult<Keyed<CreateOutcome>> + Send + 'static,
+    ) -> Result<Keyed<CreateOutcome>, StoreError> {
+        let person = (
+            create.row.location_id.as_str().to_owned(),
+            create.row.email_key.as_str().to_owned(),
+        );
+        self.enqueue_together(
+            Some(keyed),
+            Some(person),
+            Some(create),
+            deadline,
+            wait,
+            work,
+        )
+        .await
+    }
+
+    async fn enqueue_together<T: Send + 'static>(
+        &self,
+        key: Option<KeyedRequest>,
+        person: Option<(String, String)>,
+        keyed_create: Option<KeyedCreate>,
+        deadline: Instant,
+        wait: Duration,
         mut work: impl FnMut(&mut PgConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.enqueue(Job::Together(TxJob {
             key,
             person,
+            keyed_create,
             deadline,
             work: Box::new(move |conn| work(conn).map(|value| Box::new(value) as Value)),
             reply,
@@ -158,10 +228,14 @@ impl Batcher {
     }
 
     fn enqueue(&self, job: Job) -> Result<(), StoreError> {
-        self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => StoreError::Unavailable("the write queue is full".into()),
-            TrySendError::Disconnected(_) => {
-                StoreError::Unavailable("the batching writer has stopped".into())
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.jobs.try_send(job).map_err(|e| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => StoreError::Unavailable("the write queue is full".into()),
+                TrySendError::Disconnected(_) => {
+                    StoreError::Unavailable("the batching writer has stopped".into())
+                }
             }
         })
     }
@@ -195,6 +269,7 @@ fn serve(pool: &Pool<Manager<PgConnection>>, queue: &Queue, context: &Context) {
                 Collected::Nothing => continue,
                 Collected::Closed => return,
             }
+            context.queued.fetch_sub(batch.len(), Ordering::Relaxed);
         }
         // A panic ends its batch, never the writer: the batch's replies are
         // dropped (each request is answered 503), and its connection, left
@@ -230,7 +305,7 @@ fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>, context: &Context) {
     };
     let started = Instant::now();
     if !creates.is_empty() {
-        run_creates(&mut pooled, creates);
+        run_creates(&mut pooled, creates, context);
     }
     if !together.is_empty() {
         run_together(&mut pooled, together, context);
@@ -240,7 +315,7 @@ fn run(pool: &Pool<Manager<PgConnection>>, batch: Vec<Job>, context: &Context) {
 
 type PgPooled = diesel::r2d2::PooledConnection<Manager<PgConnection>>;
 
-fn run_creates(pooled: &mut PgPooled, batch: Vec<CreateJob>) {
+fn run_creates(pooled: &mut PgPooled, batch: Vec<CreateJob>, context: &Context) {
     let outcome = insert_batch(&mut pooled.conn, &batch);
     match outcome {
         Ok(rows) => {
@@ -256,6 +331,7 @@ fn run_creates(pooled: &mut PgPooled, batch: Vec<CreateJob>) {
             }
         }
         Err(e) => {
+            context.stats.batch_splits.fetch_add(1, Ordering::Relaxed);
             log::warn!(
                 "a batch of {} creates failed ({e}); running them one by one",
                 batch.len()
@@ -286,33 +362,35 @@ fn run_together(pooled: &mut PgPooled, batch: Vec<TxJob>, context: &Context) {
     };
     // Stable: the writes without a person keep their order, first.
     batch.sort_by(|a, b| a.person.cmp(&b.person));
-    let together = in_transaction(pooled, context, deadline, &mut batch);
+    let together = in_transaction(pooled, context, deadline, &mut batch, Mode::Together);
     match together {
         Ok(values) => {
             for (job, value) in batch.into_iter().zip(values) {
                 let _ = job.reply.send(Ok(value));
             }
         }
-        Err(e) if batch.len() == 1 => {
+        // Alone already: nothing to run another way.
+        Err(e) if batch.len() == 1 && batch[0].keyed_create.is_none() => {
             let answer = pooled.settle(Err(e));
             if let Some(job) = batch.into_iter().next() {
                 let _ = job.reply.send(answer);
             }
         }
         Err(e) => {
+            context.stats.batch_splits.fetch_add(1, Ordering::Relaxed);
             log::warn!(
                 "a batch of {} writes failed ({e}); running them one by one",
                 batch.len()
             );
             for mut job in batch {
                 let deadline = job.deadline;
-                let answer =
-                    in_transaction(pooled, context, deadline, std::slice::from_mut(&mut job))
-                        .and_then(|mut values| {
-                            values.pop().ok_or_else(|| {
-                                StoreError::Internal("a batched write answered nothing".into())
-                            })
-                        });
+                let job_alone = std::slice::from_mut(&mut job);
+                let answer = in_transaction(pooled, context, deadline, job_alone, Mode::Alone)
+                    .and_then(|mut values| {
+                        values.pop().ok_or_else(|| {
+                            StoreError::Internal("a batched write answered nothing".into())
+                        })
+                    });
                 let answer = pooled.settle(answer);
                 let _ = job.reply.send(answer);
             }
@@ -320,12 +398,27 @@ fn run_together(pooled: &mut PgPooled, batch: Vec<TxJob>, context: &Context) {
     }
 }
 
-/// Runs `jobs` in order in one transaction, their keys locked first.
+/// How a transaction runs its keyed creates.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// In one statement.
+    Together,
+    /// Each by its own `work`, which draws a new check-in code after a
+    /// clash: after the batch failed.
+    Alone,
+}
+
+/// Runs `jobs` in one transaction, their keys locked first, then in order:
+/// the writes without a person (check-ins), the keyed creates (in one
+/// statement, persons locked in order, unless `mode` is `Alone`), and last
+/// the requests whose key an earlier one in this batch carries (they find
+/// its answer, stored by now).
 fn in_transaction(
     pooled: &mut PgPooled,
     context: &Context,
     deadline: Instant,
     jobs: &mut [TxJob],
+    mode: Mode,
 ) -> Result<Vec<Value>, StoreError> {
     postgres::in_transaction(
         &mut pooled.conn,
@@ -334,7 +427,41 @@ fn in_transaction(
         deadline,
         |conn| {
             postgres::lock_keys(conn, jobs.iter().filter_map(|j| j.key.as_ref()))?;
-            jobs.iter_mut().map(|j| (j.work)(conn)).collect()
+            let mut keys = HashSet::new();
+            let set: Vec<bool> = jobs
+                .iter()
+                .map(|j| match (&j.key, &j.keyed_create) {
+                    (Some(k), Some(_)) if mode == Mode::Together => keys.insert(k.identity()),
+                    _ => false,
+                })
+                .collect();
+            let mut values: Vec<Option<Value>> = jobs.iter().map(|_| None).collect();
+            for (job, value) in jobs.iter_mut().zip(&mut values) {
+                if job.person.is_none() {
+                    *value = Some((job.work)(conn)?);
+                }
+            }
+            let creates: Vec<(&KeyedRequest, &KeyedCreate)> = jobs
+                .iter()
+                .zip(&set)
+                .filter(|(_, in_set)| **in_set)
+                .filter_map(|(j, _)| Some((j.key.as_ref()?, j.keyed_create.as_ref()?)))
+                .collect();
+            if !creates.is_empty() {
+                let mut created = create_keyed_batch(conn, &creates)?.into_iter();
+                for (value, _) in values.iter_mut().zip(&set).filter(|(_, s)| **s) {
+                    *value = created.next();
+                }
+            }
+            for (job, value) in jobs.iter_mut().zip(&mut values) {
+                if value.is_none() {
+                    *value = Some((job.work)(conn)?);
+                }
+            }
+            values
+                .into_iter()
+                .map(|v| v.ok_or(diesel::result::Error::RollbackTransaction))
+                .collect()
         },
     )
 }
@@ -405,4 +532,178 @@ fn insert_batch(conn: &mut PgConnection, batch: &[CreateJob]) -> QueryResult<Vec
         ));
     }
     Ok(rows.into_iter().map(|r| (r.created, r.in_time)).collect())
+}
+
+#[derive(QueryableByName)]
+struct KeyedOutcome {
+    #[diesel(sql_type = Text)]
+    outcome: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    status: Option<i32>,
+    #[diesel(sql_type = Nullable<Binary>)]
+    body: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    location: Option<String>,
+}
+
+/// A batch's keyed creates (no two with one key) in one statement, their
+/// keys already locked by this transaction: each key's live answer is
+/// looked up; for the keys without one, the persons are locked in order
+/// and the passes inserted (an overlap is skipped: the 422), then each
+/// answer is stored with its key, replacing an expired one. For each create
+/// in order, what `with_locked_key` around `insert_pass` answers. A create
+/// past its deadline fails the statement (the batch is then run again one
+/// write at a time, where it is answered 503 alone).
+fn create_keyed_batch(
+    conn: &mut PgConnection,
+    creates: &[(&KeyedRequest, &KeyedCreate)],
+) -> QueryResult<Vec<Value>> {
+    let column =
+        |f: fn(&GuestPassRow) -> &str| creates.iter().map(|(_, c)| f(&c.row)).collect::<Vec<_>>();
+    let optional = |f: fn(&GuestPassRow) -> Option<&str>| {
+        creates.iter().map(|(_, c)| f(&c.row)).collect::<Vec<_>>()
+    };
+    let number = |f: fn(&KeyedRequest, &KeyedCreate) -> i64| {
+        creates.iter().map(|(k, c)| f(k, c)).collect::<Vec<_>>()
+    };
+    let key = |f: fn(&KeyedRequest) -> &str| creates.iter().map(|(k, _)| f(k)).collect::<Vec<_>>();
+    let status = |f: fn(&KeyedCreate) -> &StoredAnswer| {
+        creates
+            .iter()
+            .map(|(_, c)| i32::from(f(c).status))
+            .collect::<Vec<_>>()
+    };
+    let body = |f: fn(&KeyedCreate) -> &StoredAnswer| {
+        creates
+            .iter()
+            .map(|(_, c)| f(c).body.as_slice())
+            .collect::<Vec<_>>()
+    };
+    let location = |f: fn(&KeyedCreate) -> &StoredAnswer| {
+        creates
+            .iter()
+            .map(|(_, c)| f(c).location.as_deref())
+            .collect::<Vec<_>>()
+    };
+    let rows = diesel::sql_query(
+        "WITH input AS ( \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::text[], \
+                 $12::int8[], $13::text[], $14::int8[], $16::text[], $17::text[], $18::text[], \
+                 $19::text[], $20::int8[], $21::int8[], $22::int4[], $23::bytea[], $24::text[], \
+                 $25::int4[], $26::bytea[], $27::text[]) WITH ORDINALITY \
+             AS t(id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
+                 valid_from, valid_until, checkin_code, created_at, created_by, not_after_ms, \
+                 principal, operation, idempotency_key, request_hash, keyed_at, live_after, \
+                 created_status, created_body, created_location, \
+                 overlap_status, overlap_body, overlap_location, n)), \
+         stored AS ( \
+             SELECT input.n, k.request_hash = input.request_hash AS same, k.status, k.body, \
+                 k.location \
+             FROM input JOIN idempotency_keys AS k ON k.principal = input.principal \
+                 AND k.operation = input.operation \
+                 AND k.idempotency_key = input.idempotency_key \
+             WHERE k.created_at >= input.live_after), \
+         fresh AS (SELECT * FROM input WHERE n NOT IN (SELECT n FROM stored)), \
+         locked AS ( \
+             SELECT count(pg_advisory_xact_lock($15, hashtext(location_id || chr(10) || email_key))) \
+             FROM (SELECT location_id, email_key FROM fresh GROUP BY location_id, email_key \
+                   ORDER BY location_id COLLATE \"C\", email_key COLLATE \"C\") AS people), \
+         timely AS ( \
+             SELECT fresh.*, clock_timestamp() < to_timestamp(not_after_ms::float8 / 1000) \
+                 AS in_time \
+             FROM fresh, locked), \
+         inserted AS ( \
+             INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
+                 email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by) \
+             SELECT id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
+                 valid_from, valid_until, checkin_code, created_at, created_by \
+             FROM timely WHERE in_time ORDER BY n \
+             ON CONFLICT ON CONSTRAINT guest_passes_no_overlap DO NOTHING \
+             RETURNING id), \
+         answered AS ( \
+             SELECT timely.*, inserted.id IS NOT NULL AS created \
+             FROM timely LEFT JOIN inserted ON inserted.id = timely.id), \
+         remembered AS ( \
+             INSERT INTO idempotency_keys (principal, operation, idempotency_key, request_hash, \
+                 status, body, location, created_at) \
+             SELECT principal, operation, idempotency_key, request_hash, \
+                 CASE WHEN created THEN created_status ELSE overlap_status END, \
+                 CASE WHEN created THEN created_body ELSE overlap_body END, \
+                 CASE WHEN created THEN created_location ELSE overlap_location END, \
+                 keyed_at \
+             FROM answered WHERE in_time \
+             ON CONFLICT (principal, operation, idempotency_key) DO UPDATE SET \
+                 request_hash = excluded.request_hash, status = excluded.status, \
+                 body = excluded.body, location = excluded.location, \
+                 created_at = excluded.created_at) \
+         SELECT CASE WHEN stored.n IS NOT NULL THEN \
+                     CASE WHEN stored.same THEN 'replay' ELSE 'reused' END \
+                 WHEN NOT answered.in_time THEN 'late' \
+                 WHEN answered.created THEN 'created' ELSE 'overlap' END AS outcome, \
+             stored.status, stored.body, stored.location \
+         FROM input LEFT JOIN stored ON stored.n = input.n \
+             LEFT JOIN answered ON answered.n = input.n \
+         ORDER BY input.n",
+    )
+    .bind::<Array<Text>, _>(column(|r| r.id.as_str()))
+    .bind::<Array<Text>, _>(column(|r| &r.chain_id))
+    .bind::<Array<Text>, _>(column(|r| r.location_id.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.first_name.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.last_name.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.email.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.email_key.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.phone.as_ref().map(|p| p.as_str())))
+    .bind::<Array<BigInt>, _>(number(|_, c| c.row.valid_from.epoch_seconds()))
+    .bind::<Array<BigInt>, _>(number(|_, c| c.row.valid_until.epoch_seconds()))
+    .bind::<Array<Text>, _>(column(|r| r.checkin_code.as_str()))
+    .bind::<Array<BigInt>, _>(number(|_, c| c.row.created_at.epoch_seconds()))
+    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.created_by.as_ref().map(|u| u.as_str())))
+    .bind::<Array<BigInt>, _>(number(|_, c| c.not_after_ms))
+    .bind::<Integer, _>(postgres::PERSON_LOCK)
+    .bind::<Array<Text>, _>(key(|k| &k.principal))
+    .bind::<Array<Text>, _>(key(|k| k.operation.as_str()))
+    .bind::<Array<Text>, _>(key(|k| k.key.as_str()))
+    .bind::<Array<Text>, _>(key(|k| &k.request_hash))
+    .bind::<Array<BigInt>, _>(number(|k, _| k.now.epoch_seconds()))
+    .bind::<Array<BigInt>, _>(number(|k, _| k.live_after.epoch_seconds()))
+    .bind::<Array<Integer>, _>(status(|c| &c.created))
+    .bind::<Array<Binary>, _>(body(|c| &c.created))
+    .bind::<Array<Nullable<Text>>, _>(location(|c| &c.created))
+    .bind::<Array<Integer>, _>(status(|c| &c.overlapping))
+    .bind::<Array<Binary>, _>(body(|c| &c.overlapping))
+    .bind::<Array<Nullable<Text>>, _>(location(|c| &c.overlapping))
+    .load::<KeyedOutcome>(conn)?;
+    if rows.len() != creates.len() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "a batch answered for another number of rows".into(),
+        ));
+    }
+    creates
+        .iter()
+        .zip(rows)
+        .map(|((_, create), row)| {
+            let keyed = match row.outcome.as_str() {
+                "replay" => Keyed::Replay(StoredAnswer {
+                    status: row
+                        .status
+                        .and_then(|s| u16::try_from(s).ok())
+                        .unwrap_or(500),
+                    body: row.body.unwrap_or_default(),
+                    location: row.location,
+                }),
+                "reused" => Keyed::Reused,
+                "created" => Keyed::Ran {
+                    value: CreateOutcome::Created(Box::new(create.row.clone())),
+                    answer: Some(create.created.clone()),
+                },
+                "overlap" => Keyed::Ran {
+                    value: CreateOutcome::AlreadyCreated,
+                    answer: Some(create.overlapping.clone()),
+                },
+                _ => return Err(postgres::past_deadline()),
+            };
+            Ok(Box::new(keyed) as Value)
+        })
+        .collect()
 }

@@ -36,6 +36,7 @@ use crate::domain::{
     CheckinFailure, GuestPassId, Location, NewGuestPass, PrincipalKind, Scope, SearchFilter,
     UserId, UtcTimestamp,
 };
+use batch::KeyedCreate;
 pub use error::StoreError;
 pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
 use pool::Manager;
@@ -128,6 +129,9 @@ pub struct Stats {
     /// PostgreSQL batches that panicked (their writes answered 503, nothing
     /// committed; the batching writer went on).
     pub batch_panics: AtomicU64,
+    /// PostgreSQL batches that failed as a whole and were run again one
+    /// write at a time (a check-in code clash, a write past its deadline).
+    pub batch_splits: AtomicU64,
     /// Batches of reads by id that panicked (their reads answered 500; the
     /// reading thread went on).
     pub read_panics: AtomicU64,
@@ -386,11 +390,16 @@ impl Store {
     }
 
     /// PostgreSQL's batches that panicked, when the batching writer is on.
-    pub fn batch_panics(&self) -> Option<u64> {
-        self.shared
-            .batcher
-            .as_ref()
-            .map(|_| self.shared.stats.batch_panics.load(Ordering::Relaxed))
+    /// PostgreSQL's batching writer's counters: (panics, splits, queued writes).
+    pub fn batcher_stats(&self) -> Option<(u64, u64, usize)> {
+        self.shared.batcher.as_ref().map(|batcher| {
+            let stats = &self.shared.stats;
+            (
+                stats.batch_panics.load(Ordering::Relaxed),
+                stats.batch_splits.load(Ordering::Relaxed),
+                batcher.queued(),
+            )
+        })
     }
 
     /// The SQLite writer's counters: (panics, connection restarts, queued writes).
@@ -465,26 +474,40 @@ impl Store {
         let row = GuestPassRow::new(pass, location, created_by, keyed.now);
         let not_after_ms = self.wall_clock_deadline_ms();
         if let Some(batcher) = &self.shared.batcher {
+            let rendered = (
+                render(&CreateOutcome::Created(Box::new(row.clone()))),
+                render(&CreateOutcome::AlreadyCreated),
+            );
+            let (deadline, wait) = self.batch_deadline();
+            let work = {
+                let (keyed, row) = (keyed.clone(), row.clone());
+                move |conn: &mut PgConnection| {
+                    postgres::with_locked_key(
+                        conn,
+                        &keyed,
+                        |conn| postgres::insert_pass(conn, row.clone(), not_after_ms),
+                        &render,
+                    )
+                }
+            };
+            // Both outcomes are stored (a create answers 201 or 422).
+            if let (Some(created), Some(overlapping)) = rendered {
+                let create = KeyedCreate {
+                    row,
+                    not_after_ms,
+                    created,
+                    overlapping,
+                };
+                return batcher
+                    .create_keyed(keyed, create, deadline, wait, work)
+                    .await;
+            }
             let person = (
                 row.location_id.as_str().to_owned(),
                 row.email_key.as_str().to_owned(),
             );
-            let (deadline, wait) = self.batch_deadline();
             return batcher
-                .together(
-                    Some(keyed.clone()),
-                    Some(person),
-                    deadline,
-                    wait,
-                    move |conn| {
-                        postgres::with_locked_key(
-                            conn,
-                            &keyed,
-                            |conn| postgres::insert_pass(conn, row.clone(), not_after_ms),
-                            &render,
-                        )
-                    },
-                )
+                .together(Some(keyed), Some(person), deadline, wait, work)
                 .await;
         }
         transaction!(self, |conn, q| q::with_key(

@@ -168,7 +168,7 @@ struct Inserted {
 }
 
 /// As the database reports a cancelled statement: the store answers 503.
-fn past_deadline() -> DieselError {
+pub(super) fn past_deadline() -> DieselError {
     DieselError::DatabaseError(
         DatabaseErrorKind::Unknown,
         Box::new("canceling statement: the request's deadline passed".to_owned()),

@@ -141,6 +141,13 @@ pub struct KeyedRequest {
     pub live_after: UtcTimestamp,
 }
 
+impl KeyedRequest {
+    /// What names the key: one principal's key for one operation.
+    pub fn identity(&self) -> (&str, &str, &str) {
+        (&self.principal, self.operation.as_str(), self.key.as_str())
+    }
+}
+
 /// An answer as it was first given: the status, the exact body bytes and,
 /// for a create, the `Location` header.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,13 @@
 //! Contract §8, `Idempotency-Key` on `createGuestPass` and `checkinGuest`:
 //! a retry is answered again, byte for byte, instead of done again.
 
+use std::time::Duration;
+
 use awc::http::Method;
 use futures_util::future::join_all;
 use guestpass::rate_limit::{FakeRelativeClock, RateClock};
-use serde_json::json;
+use guestpass::store::seams;
+use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::on_both_backends;
@@ -21,6 +24,7 @@ on_both_backends!(
     an_expired_key_runs_again_and_expired_keys_are_deleted,
     answers_other_than_201_and_422_are_not_stored,
     a_create_whose_location_left_the_scope_is_still_replayed,
+    keyed_creates_written_together_each_get_their_own_answer,
 );
 
 const KEY: &str = "Idempotency-Key";
@@ -396,4 +400,121 @@ async fn a_create_whose_location_left_the_scope_is_still_replayed(backend: Backe
         .await;
     assert_eq!(fresh.status, 404, "{}", fresh.text);
     assert_eq!(app.count_passes(), 1);
+}
+
+/// Keyed creates that reach the writer together (PostgreSQL: one statement
+/// for the batch's keyed creates; SQLite: one group commit) each get the
+/// answer they would get alone: a fresh key 201; a retry its stored answer;
+/// a key with another body 422 `idempotencyKeyReused`; an expired key runs
+/// again; an overlap 422, stored; two keys for one new person one 201 and
+/// one 422; a key sent twice one 201 and its replay. The writer is held at
+/// the commit of an earlier write so that all of them queue up behind it;
+/// on PostgreSQL no batch may have failed and been run one write at a time.
+async fn keyed_creates_written_together_each_get_their_own_answer(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.store.pg_batch_writers = 1).await;
+    let (retried, reused, expired) = (new_key(), new_key(), new_key());
+    let retried_body = pass_body(LOC_A1, &unique_email());
+    let first = app.create(&keyed(&retried), &retried_body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let reused_body = pass_body(LOC_A1, &unique_email());
+    assert_eq!(app.create(&keyed(&reused), &reused_body).await.status, 201);
+    let expired_body = pass_body(LOC_A1, &unique_email());
+    assert_eq!(
+        app.create(&keyed(&expired), &expired_body).await.status,
+        201
+    );
+    app.sql(&format!(
+        "UPDATE idempotency_keys SET created_at = created_at - 86460 \
+         WHERE idempotency_key = '{expired}'"
+    ));
+    let taken = pass_body(LOC_A1, &unique_email());
+    assert_eq!(app.create(&Creds::chain_a(), &taken).await.status, 201);
+    let person = pass_body(LOC_A1, &unique_email());
+    let twice = (new_key(), pass_body(LOC_A1, &unique_email()));
+    let rivals = (new_key(), new_key());
+
+    // In the batch, in this order.
+    let requests: Vec<(String, Value)> = vec![
+        (new_key(), pass_body(LOC_A1, &unique_email())),
+        (retried.clone(), retried_body.clone()),
+        (reused.clone(), pass_body(LOC_A1, &unique_email())),
+        (expired.clone(), pass_body(LOC_A1, &unique_email())),
+        (new_key(), taken.clone()),
+        (rivals.0.clone(), person.clone()),
+        (rivals.1.clone(), person.clone()),
+        twice.clone(),
+        twice.clone(),
+        (new_key(), pass_body(LOC_A1, &unique_email())),
+    ];
+    let passes_before = app.count_passes();
+    let seams = app.store().seams();
+    seams.hold(seams::BEFORE_COMMIT);
+    let held_body = pass_body(LOC_A1, &unique_email());
+    let held_creds = keyed(&new_key());
+    let held = app.create(&held_creds, &held_body);
+    let together = async {
+        let arrived = app
+            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+            .await;
+        assert!(arrived, "the first write never reached its commit");
+        let sent = join_all(requests.iter().map(|(key, body)| {
+            let (app, creds) = (&app, keyed(key));
+            async move { app.create(&creds, body).await }
+        }));
+        let watch = async {
+            app.queue_reaches(requests.len() as u64).await;
+            seams.release(seams::BEFORE_COMMIT);
+        };
+        tokio::join!(sent, watch).0
+    };
+    let (held, answers) = tokio::join!(held, together);
+    assert_eq!(held.status, 201, "{}", held.text);
+
+    let fresh = |res: &Resp| {
+        assert_eq!(res.status, 201, "{}", res.text);
+        assert!(!replayed(res), "a fresh key was answered as a replay");
+    };
+    fresh(&answers[0]);
+    assert_same_answer(&first, &answers[1]);
+    answers[2].assert_unprocessable("idempotencyKeyReused", "idempotencyKeyReused");
+    fresh(&answers[3]);
+    assert_eq!(answers[3].body["email"], requests[3].1["email"]);
+    answers[4].assert_unprocessable("guestPassAlreadyCreated", "guestPassAlreadyCreated");
+    assert!(!replayed(&answers[4]));
+    let rival_statuses = [answers[5].status, answers[6].status];
+    assert!(
+        rival_statuses.contains(&201) && rival_statuses.contains(&422),
+        "one person, two keys: {rival_statuses:?}"
+    );
+    let (original, replay) = if replayed(&answers[8]) {
+        (&answers[7], &answers[8])
+    } else {
+        (&answers[8], &answers[7])
+    };
+    fresh(original);
+    assert_same_answer(original, replay);
+    fresh(&answers[9]);
+    // Five passes: the two fresh keys, the expired key's, one rival, `twice`.
+    assert_eq!(app.count_passes(), passes_before + 1 + 5);
+
+    // Every answer was stored with its key: each retry gets it again.
+    for (i, (key, body)) in requests.iter().enumerate() {
+        if i == 2 {
+            continue; // the reused key keeps its first answer
+        }
+        let again = app.create(&keyed(key), body).await;
+        let first = if i == 7 || i == 8 {
+            original
+        } else {
+            &answers[i]
+        };
+        assert_same_answer(first, &again);
+    }
+    let again = app.create(&keyed(&reused), &reused_body).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert!(replayed(&again));
+    if backend == Backend::Postgres {
+        let splits = metric(&app.metrics().await, "guestpass_batch_splits_total");
+        assert_eq!(splits, 0, "a batch failed and was run one write at a time");
+    }
 }
