@@ -13,7 +13,8 @@
 //!
 //! Check-ins, and creates that carry an `Idempotency-Key`, queue here too:
 //! the ones that arrive together run in one transaction, one commit for N
-//! writes. Each keeps the guarantees of its own transaction: a check-in
+//! writes, and the keyed creates among them as one statement (keys looked
+//! up, passes inserted, answers stored). Each keeps the guarantees of its own transaction: a check-in
 //! holds its pass `FOR SHARE` until the commit (a cancel waits for it); a
 //! keyed write stores its answer with its key in the same commit, and
 //! concurrent requests with one key, on any instance, wait for each other.

@@ -389,8 +389,8 @@ impl Store {
         (self.shared.timeout * 2).max(Duration::from_secs(2))
     }
 
-    /// PostgreSQL's batches that panicked, when the batching writer is on.
-    /// PostgreSQL's batching writer's counters: (panics, splits, queued writes).
+    /// PostgreSQL's batching writer's counters, when it is on: (batches that
+    /// panicked, batches run again one write at a time, queued writes).
     pub fn batcher_stats(&self) -> Option<(u64, u64, usize)> {
         self.shared.batcher.as_ref().map(|batcher| {
             let stats = &self.shared.stats;

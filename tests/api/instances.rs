@@ -443,3 +443,41 @@ async fn a_database_that_stops_answering_gets_503_in_bounded_time_and_recovers(b
         "a create answered 503 was written after the thaw"
     );
 }
+
+crate::on_postgres!(passes_from_before_the_person_key_keep_the_overlap_rule_after_migrating);
+
+/// A PostgreSQL database with passes from before the overlap constraint
+/// was led by the person key (its migration undone, as `down.sql` does):
+/// the next server's start migrates it, the constraint is rebuilt over the
+/// existing passes, and an overlapping create for one of them is still 422.
+async fn passes_from_before_the_person_key_keep_the_overlap_rule_after_migrating(backend: Backend) {
+    let before = spawn_app(backend).await;
+    let email = unique_email();
+    let existing = before.create_ok(LOC_A1, &email).await;
+    before.create_ok(LOC_A1, &unique_email()).await;
+    before.sql(include_str!(
+        "../../migrations/postgres/2026-12-01-000000_person_key/down.sql"
+    ));
+    before.sql("DELETE FROM __diesel_schema_migrations WHERE version = '20261201000000'");
+    let keyed = "SELECT CAST(COUNT(*) AS TEXT) AS value FROM pg_constraint \
+                 WHERE conname = 'guest_passes_no_overlap' \
+                 AND pg_get_constraintdef(oid) LIKE '%hashtextextended%'";
+    assert_eq!(
+        before.db.sql_count(keyed),
+        0,
+        "down.sql left the person key"
+    );
+
+    let after = serve(before.db.clone(), |_| {}).await;
+    assert_eq!(after.db.sql_count(keyed), 1, "the start did not migrate");
+    let overlapping = after
+        .create(&Creds::chain_a(), &pass_body(LOC_A1, &email))
+        .await;
+    overlapping.assert_unprocessable("guestPassAlreadyCreated", "guestPassAlreadyCreated");
+    let later = after
+        .create(&Creds::chain_a(), &pass_body_at(LOC_A1, &email, 30, 7))
+        .await;
+    assert_eq!(later.status, 201, "{}", later.text);
+    assert_ne!(later.body["guestPassId"], existing["guestPassId"]);
+    assert_eq!(after.count_passes(), 3);
+}

@@ -1,5 +1,4 @@
 ALTER TABLE guest_passes DROP CONSTRAINT guest_passes_no_overlap;
-ALTER TABLE guest_passes DROP COLUMN person_key;
 ALTER TABLE guest_passes ADD CONSTRAINT guest_passes_no_overlap EXCLUDE USING gist (
     location_id WITH =,
     email_key WITH =,
