@@ -78,7 +78,7 @@ struct TxJob {
     person: Option<(String, String)>,
     /// A keyed create, as the batch's one keyed-create statement takes it;
     /// `work` does the same write on its own.
-    keyed_create: Option<KeyedCreate>,
+    keyed_create: Option<Box<KeyedCreate>>,
     deadline: Instant,
     work: Work,
     reply: oneshot::Sender<Result<Value, StoreError>>,
@@ -196,7 +196,7 @@ impl Batcher {
         self.enqueue_together(
             Some(keyed),
             Some(person),
-            Some(create),
+            Some(Box::new(create)),
             deadline,
             wait,
             work,
@@ -208,7 +208,7 @@ impl Batcher {
         &self,
         key: Option<KeyedRequest>,
         person: Option<(String, String)>,
-        keyed_create: Option<KeyedCreate>,
+        keyed_create: Option<Box<KeyedCreate>>,
         deadline: Instant,
         wait: Duration,
         mut work: impl FnMut(&mut PgConnection) -> QueryResult<T> + Send + 'static,
@@ -447,7 +447,7 @@ fn in_transaction(
                 .iter()
                 .zip(&set)
                 .filter(|(_, in_set)| **in_set)
-                .filter_map(|(j, _)| Some((j.key.as_ref()?, j.keyed_create.as_ref()?)))
+                .filter_map(|(j, _)| Some((j.key.as_ref()?, j.keyed_create.as_deref()?)))
                 .collect();
             if !creates.is_empty() {
                 let mut created = create_keyed_batch(conn, &creates)?.into_iter();
