@@ -405,8 +405,8 @@ fn run_together(pooled: &mut PgPooled, batch: Vec<TxJob>, context: &Context) {
 enum Mode {
     /// In one statement.
     Together,
-    /// Each by its own `work`, which draws a new check-in code after a
-    /// clash: after the batch failed.
+    /// Each by its own `work`, after the batch failed: the write that
+    /// failed it fails alone, and the others go through.
     Alone,
 }
 
