@@ -13,8 +13,9 @@
 //!
 //! Check-ins, and creates that carry an `Idempotency-Key`, queue here too:
 //! the ones that arrive together run in one transaction, one commit for N
-//! writes, and the keyed creates among them as one statement (keys looked
-//! up, passes inserted, answers stored). Each keeps the guarantees of its own transaction: a check-in
+//! writes; the keyed creates among them as one statement (keys looked up,
+//! passes inserted, answers stored), the check-ins without a key as two
+//! (passes read, visits inserted). Each keeps the guarantees of its own transaction: a check-in
 //! holds its pass `FOR SHARE` until the commit (a cancel waits for it); a
 //! keyed write stores its answer with its key in the same commit, and
 //! concurrent requests with one key, on any instance, wait for each other.
@@ -24,6 +25,8 @@
 //! batch of creates locks them in — so two batches never wait on each
 //! other in a cycle. A batch that fails is run again one write per
 //! transaction.
+
+mod statements;
 
 use std::any::Any;
 use std::collections::HashSet;
@@ -35,17 +38,17 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::r2d2::Pool;
-use diesel::sql_types::{Array, BigInt, Binary, Bool, Integer, Nullable, Text};
 use diesel::PgConnection;
 use tokio::sync::oneshot;
 
 use super::pool::Manager;
-use super::postgres::{self, Bind};
-use super::rows::{GuestPassRow, Keyed, KeyedRequest, StoredAnswer};
+use super::postgres;
+use super::rows::{CheckinRequest, GuestPassRow, Keyed, KeyedRequest, StoredAnswer};
 use super::seams::Seams;
 use super::threads::Joined;
 use super::writer::{collect, Collected};
-use super::{CreateOutcome, Stats, StoreError};
+use super::{CheckinOutcome, CreateOutcome, Stats, StoreError};
+use statements::{check_in_batch, create_keyed_batch, insert_batch};
 
 /// Writes per batch at most.
 const MAX_BATCH: usize = 128;
@@ -76,12 +79,20 @@ struct TxJob {
     /// (location, email key) of a create: creates run in this order, after
     /// the writes without one.
     person: Option<(String, String)>,
-    /// A keyed create, as the batch's one keyed-create statement takes it;
-    /// `work` does the same write on its own.
-    keyed_create: Option<Box<KeyedCreate>>,
+    /// The write as the batch's statement for all writes of its kind takes
+    /// it; `work` does the same write on its own.
+    set: Option<SetWrite>,
     deadline: Instant,
     work: Work,
     reply: oneshot::Sender<Result<Value, StoreError>>,
+}
+
+/// The writes a batch runs together with the others of their kind.
+enum SetWrite {
+    KeyedCreate(Box<KeyedCreate>),
+    /// Without a key: a keyed check-in stores its answer with its key, by
+    /// its `work`.
+    CheckIn(Box<CheckinRequest>),
 }
 
 /// A create with an `Idempotency-Key`, with both answers it can store
@@ -177,6 +188,22 @@ impl Batcher {
             .await
     }
 
+    /// A check-in without a key in the next batch's transaction: the
+    /// batch's check-ins are decided on the passes one statement reads, and
+    /// their visits inserted by one more; `work` is the same check-in on its
+    /// own, for a batch run again one write at a time.
+    pub async fn check_in(
+        &self,
+        request: CheckinRequest,
+        deadline: Instant,
+        wait: Duration,
+        work: impl FnMut(&mut PgConnection) -> QueryResult<CheckinOutcome> + Send + 'static,
+    ) -> Result<CheckinOutcome, StoreError> {
+        let set = SetWrite::CheckIn(Box::new(request));
+        self.enqueue_together(None, None, Some(set), deadline, wait, work)
+            .await
+    }
+
     /// Like `together`, for a keyed create: the batch's keyed creates go
     /// out as one statement; `work` is the same create on its own, for a
     /// later request with a key already in the batch and for a batch run
@@ -196,7 +223,7 @@ impl Batcher {
         self.enqueue_together(
             Some(keyed),
             Some(person),
-            Some(Box::new(create)),
+            Some(SetWrite::KeyedCreate(Box::new(create))),
             deadline,
             wait,
             work,
@@ -208,7 +235,7 @@ impl Batcher {
         &self,
         key: Option<KeyedRequest>,
         person: Option<(String, String)>,
-        keyed_create: Option<Box<KeyedCreate>>,
+        set: Option<SetWrite>,
         deadline: Instant,
         wait: Duration,
         mut work: impl FnMut(&mut PgConnection) -> QueryResult<T> + Send + 'static,
@@ -217,7 +244,7 @@ impl Batcher {
         self.enqueue(Job::Together(TxJob {
             key,
             person,
-            keyed_create,
+            set,
             deadline,
             work: Box::new(move |conn| work(conn).map(|value| Box::new(value) as Value)),
             reply,
@@ -372,7 +399,7 @@ fn run_together(pooled: &mut PgPooled, batch: Vec<TxJob>, context: &Context) {
             }
         }
         // Alone already: nothing to run another way.
-        Err(e) if batch.len() == 1 && batch[0].keyed_create.is_none() => {
+        Err(e) if batch.len() == 1 && !batch[0].runs_otherwise_alone() => {
             let answer = pooled.settle(Err(e));
             if let Some(job) = batch.into_iter().next() {
                 let _ = job.reply.send(answer);
@@ -400,18 +427,42 @@ fn run_together(pooled: &mut PgPooled, batch: Vec<TxJob>, context: &Context) {
     }
 }
 
-/// How a transaction runs its keyed creates.
+/// How a transaction runs its keyed creates and its check-ins.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    /// In one statement.
+    /// Each kind in its own statement.
     Together,
     /// Each by its own `work`, after the batch failed: the write that
     /// failed it fails alone, and the others go through.
     Alone,
 }
 
+impl TxJob {
+    fn check_in(&self) -> Option<&CheckinRequest> {
+        match &self.set {
+            Some(SetWrite::CheckIn(request)) => Some(request),
+            _ => None,
+        }
+    }
+
+    fn keyed_create(&self) -> Option<(&KeyedRequest, &KeyedCreate)> {
+        match (&self.key, &self.set) {
+            (Some(key), Some(SetWrite::KeyedCreate(create))) => Some((key, create)),
+            _ => None,
+        }
+    }
+
+    /// Whether, alone in a batch that failed, running it by its `work`
+    /// could answer otherwise: a keyed create past its deadline fails the
+    /// statement, and alone it is answered 503 for itself.
+    fn runs_otherwise_alone(&self) -> bool {
+        self.keyed_create().is_some()
+    }
+}
+
 /// Runs `jobs` in one transaction, their keys locked first, then in order:
-/// the writes without a person (check-ins), the keyed creates (in one
+/// the writes without a person (the check-ins: those without a key in two
+/// statements unless `mode` is `Alone`), the keyed creates (in one
 /// statement, persons locked in order, unless `mode` is `Alone`), and last
 /// the requests whose key an earlier one in this batch carries (they find
 /// its answer, stored by now).
@@ -422,6 +473,19 @@ fn in_transaction(
     jobs: &mut [TxJob],
     mode: Mode,
 ) -> Result<Vec<Value>, StoreError> {
+    let (mut checkins, mut creates) = (Vec::new(), Vec::new());
+    if mode == Mode::Together {
+        let mut keys = HashSet::new();
+        for (i, job) in jobs.iter().enumerate() {
+            if job.check_in().is_some() {
+                checkins.push(i);
+            } else if let Some((key, _)) = job.keyed_create() {
+                if keys.insert(key.identity()) {
+                    creates.push(i);
+                }
+            }
+        }
+    }
     postgres::in_transaction(
         &mut pooled.conn,
         &context.stats,
@@ -429,30 +493,30 @@ fn in_transaction(
         deadline,
         |conn| {
             postgres::lock_keys(conn, jobs.iter().filter_map(|j| j.key.as_ref()))?;
-            let mut keys = HashSet::new();
-            let set: Vec<bool> = jobs
-                .iter()
-                .map(|j| match (&j.key, &j.keyed_create) {
-                    (Some(k), Some(_)) if mode == Mode::Together => keys.insert(k.identity()),
-                    _ => false,
-                })
-                .collect();
             let mut values: Vec<Option<Value>> = jobs.iter().map(|_| None).collect();
+            if !checkins.is_empty() {
+                let requests: Vec<&CheckinRequest> = checkins
+                    .iter()
+                    .filter_map(|&i| jobs[i].check_in())
+                    .collect();
+                let answers = check_in_batch(conn, &requests, &context.seams)?;
+                for (&i, answer) in checkins.iter().zip(answers) {
+                    values[i] = Some(answer);
+                }
+            }
             for (job, value) in jobs.iter_mut().zip(&mut values) {
-                if job.person.is_none() {
+                if job.person.is_none() && value.is_none() {
                     *value = Some((job.work)(conn)?);
                 }
             }
-            let creates: Vec<(&KeyedRequest, &KeyedCreate)> = jobs
-                .iter()
-                .zip(&set)
-                .filter(|(_, in_set)| **in_set)
-                .filter_map(|(j, _)| Some((j.key.as_ref()?, j.keyed_create.as_deref()?)))
-                .collect();
             if !creates.is_empty() {
-                let mut created = create_keyed_batch(conn, &creates)?.into_iter();
-                for (value, _) in values.iter_mut().zip(&set).filter(|(_, s)| **s) {
-                    *value = created.next();
+                let requests: Vec<(&KeyedRequest, &KeyedCreate)> = creates
+                    .iter()
+                    .filter_map(|&i| jobs[i].keyed_create())
+                    .collect();
+                let answers = create_keyed_batch(conn, &requests)?;
+                for (&i, answer) in creates.iter().zip(answers) {
+                    values[i] = Some(answer);
                 }
             }
             for (job, value) in jobs.iter_mut().zip(&mut values) {
@@ -466,250 +530,4 @@ fn in_transaction(
                 .collect()
         },
     )
-}
-
-#[derive(QueryableByName)]
-struct Inserted {
-    #[diesel(sql_type = Bool)]
-    created: bool,
-    #[diesel(sql_type = Bool)]
-    in_time: bool,
-}
-
-/// One statement for the whole batch; for each job in order, whether its
-/// row was inserted and whether it was still in time.
-fn insert_batch(conn: &mut PgConnection, batch: &[CreateJob]) -> QueryResult<Vec<(bool, bool)>> {
-    let column = |f: fn(&CreateJob) -> String| batch.iter().map(f).collect::<Vec<_>>();
-    let optional = |f: fn(&CreateJob) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
-    let number = |f: fn(&CreateJob) -> i64| batch.iter().map(f).collect::<Vec<_>>();
-    let rows = postgres::prepared(
-        "WITH input AS ( \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::text[], \
-                 $12::int8[], $13::text[], $14::int8[]) WITH ORDINALITY \
-             AS t(id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
-                 valid_from, valid_until, checkin_code, created_at, created_by, not_after_ms, n)), \
-         locked AS ( \
-             SELECT count(pg_advisory_xact_lock($15, hashtext(location_id || chr(10) || email_key))) \
-             FROM (SELECT location_id, email_key FROM input GROUP BY location_id, email_key \
-                   ORDER BY location_id COLLATE \"C\", email_key COLLATE \"C\") AS people), \
-         timely AS ( \
-             SELECT input.*, clock_timestamp() < to_timestamp(not_after_ms::float8 / 1000) \
-                 AS in_time \
-             FROM input, locked), \
-         inserted AS ( \
-             INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
-                 email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by) \
-             SELECT id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
-                 valid_from, valid_until, checkin_code, created_at, created_by \
-             FROM timely WHERE in_time ORDER BY n \
-             ON CONFLICT ON CONSTRAINT guest_passes_no_overlap DO NOTHING \
-             RETURNING id) \
-         SELECT inserted.id IS NOT NULL AS created, timely.in_time \
-         FROM timely LEFT JOIN inserted ON inserted.id = timely.id ORDER BY timely.n",
-    )
-    .bind::<Array<Text>, _>(column(|j| j.row.id.to_string()))
-    .bind::<Array<Text>, _>(column(|j| j.row.chain_id.clone()))
-    .bind::<Array<Text>, _>(column(|j| j.row.location_id.as_str().to_owned()))
-    .bind::<Array<Text>, _>(column(|j| j.row.first_name.as_str().to_owned()))
-    .bind::<Array<Text>, _>(column(|j| j.row.last_name.as_str().to_owned()))
-    .bind::<Array<Text>, _>(column(|j| j.row.email.as_str().to_owned()))
-    .bind::<Array<Text>, _>(column(|j| j.row.email_key.as_str().to_owned()))
-    .bind::<Array<Nullable<Text>>, _>(optional(|j| {
-        j.row.phone.as_ref().map(|p| p.as_str().to_owned())
-    }))
-    .bind::<Array<BigInt>, _>(number(|j| j.row.valid_from.epoch_seconds()))
-    .bind::<Array<BigInt>, _>(number(|j| j.row.valid_until.epoch_seconds()))
-    .bind::<Array<Text>, _>(column(|j| j.row.checkin_code.as_str().to_owned()))
-    .bind::<Array<BigInt>, _>(number(|j| j.row.created_at.epoch_seconds()))
-    .bind::<Array<Nullable<Text>>, _>(optional(|j| {
-        j.row.created_by.as_ref().map(|u| u.as_str().to_owned())
-    }))
-    .bind::<Array<BigInt>, _>(number(|j| j.not_after_ms))
-    .bind::<diesel::sql_types::Integer, _>(postgres::PERSON_LOCK)
-    .load::<Inserted>(conn)?;
-    if rows.len() != batch.len() {
-        return Err(diesel::result::Error::QueryBuilderError(
-            "a batch answered for another number of rows".into(),
-        ));
-    }
-    Ok(rows.into_iter().map(|r| (r.created, r.in_time)).collect())
-}
-
-#[derive(QueryableByName)]
-struct KeyedOutcome {
-    #[diesel(sql_type = Text)]
-    outcome: String,
-    #[diesel(sql_type = Nullable<Integer>)]
-    status: Option<i32>,
-    #[diesel(sql_type = Nullable<Binary>)]
-    body: Option<Vec<u8>>,
-    #[diesel(sql_type = Nullable<Text>)]
-    location: Option<String>,
-}
-
-/// A batch's keyed creates (no two with one key) in one statement, their
-/// keys already locked by this transaction: each key's live answer is
-/// looked up; for the keys without one, the persons are locked in order
-/// and the passes inserted (an overlap is skipped: the 422), then each
-/// answer is stored with its key, replacing an expired one. For each create
-/// in order, what `with_locked_key` around `insert_pass` answers. A create
-/// past its deadline fails the statement (the batch is then run again one
-/// write at a time, where it is answered 503 alone).
-fn create_keyed_batch(
-    conn: &mut PgConnection,
-    creates: &[(&KeyedRequest, &KeyedCreate)],
-) -> QueryResult<Vec<Value>> {
-    let column =
-        |f: fn(&GuestPassRow) -> &str| creates.iter().map(|(_, c)| f(&c.row)).collect::<Vec<_>>();
-    let optional = |f: fn(&GuestPassRow) -> Option<&str>| {
-        creates.iter().map(|(_, c)| f(&c.row)).collect::<Vec<_>>()
-    };
-    let number = |f: fn(&KeyedRequest, &KeyedCreate) -> i64| {
-        creates.iter().map(|(k, c)| f(k, c)).collect::<Vec<_>>()
-    };
-    let key = |f: fn(&KeyedRequest) -> &str| creates.iter().map(|(k, _)| f(k)).collect::<Vec<_>>();
-    let status = |f: fn(&KeyedCreate) -> &StoredAnswer| {
-        creates
-            .iter()
-            .map(|(_, c)| i32::from(f(c).status))
-            .collect::<Vec<_>>()
-    };
-    let body = |f: fn(&KeyedCreate) -> &StoredAnswer| {
-        creates
-            .iter()
-            .map(|(_, c)| f(c).body.as_slice())
-            .collect::<Vec<_>>()
-    };
-    let location = |f: fn(&KeyedCreate) -> &StoredAnswer| {
-        creates
-            .iter()
-            .map(|(_, c)| f(c).location.as_deref())
-            .collect::<Vec<_>>()
-    };
-    // Planned on every run, unlike the other batch statements: it reads
-    // `idempotency_keys`, and a plan cached while that table was small (a
-    // hash join over all of it) would be kept as it grows, until the next
-    // ANALYZE: 15% fewer keyed creates a second in the first minute.
-    let rows = diesel::sql_query(
-        "WITH input AS ( \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::text[], \
-                 $12::int8[], $13::text[], $14::int8[], $16::text[], $17::text[], $18::text[], \
-                 $19::text[], $20::int8[], $21::int8[], $22::int4[], $23::bytea[], $24::text[], \
-                 $25::int4[], $26::bytea[], $27::text[]) WITH ORDINALITY \
-             AS t(id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
-                 valid_from, valid_until, checkin_code, created_at, created_by, not_after_ms, \
-                 principal, operation, idempotency_key, request_hash, keyed_at, live_after, \
-                 created_status, created_body, created_location, \
-                 overlap_status, overlap_body, overlap_location, n)), \
-         stored AS ( \
-             SELECT input.n, k.request_hash = input.request_hash AS same, k.status, k.body, \
-                 k.location \
-             FROM input JOIN idempotency_keys AS k ON k.principal = input.principal \
-                 AND k.operation = input.operation \
-                 AND k.idempotency_key = input.idempotency_key \
-             WHERE k.created_at >= input.live_after), \
-         fresh AS (SELECT * FROM input WHERE n NOT IN (SELECT n FROM stored)), \
-         locked AS ( \
-             SELECT count(pg_advisory_xact_lock($15, hashtext(location_id || chr(10) || email_key))) \
-             FROM (SELECT location_id, email_key FROM fresh GROUP BY location_id, email_key \
-                   ORDER BY location_id COLLATE \"C\", email_key COLLATE \"C\") AS people), \
-         timely AS ( \
-             SELECT fresh.*, clock_timestamp() < to_timestamp(not_after_ms::float8 / 1000) \
-                 AS in_time \
-             FROM fresh, locked), \
-         inserted AS ( \
-             INSERT INTO guest_passes (id, chain_id, location_id, first_name, last_name, email, \
-                 email_key, phone, valid_from, valid_until, checkin_code, created_at, created_by) \
-             SELECT id, chain_id, location_id, first_name, last_name, email, email_key, phone, \
-                 valid_from, valid_until, checkin_code, created_at, created_by \
-             FROM timely WHERE in_time ORDER BY n \
-             ON CONFLICT ON CONSTRAINT guest_passes_no_overlap DO NOTHING \
-             RETURNING id), \
-         answered AS ( \
-             SELECT timely.*, inserted.id IS NOT NULL AS created \
-             FROM timely LEFT JOIN inserted ON inserted.id = timely.id), \
-         remembered AS ( \
-             INSERT INTO idempotency_keys (principal, operation, idempotency_key, request_hash, \
-                 status, body, location, created_at) \
-             SELECT principal, operation, idempotency_key, request_hash, \
-                 CASE WHEN created THEN created_status ELSE overlap_status END, \
-                 CASE WHEN created THEN created_body ELSE overlap_body END, \
-                 CASE WHEN created THEN created_location ELSE overlap_location END, \
-                 keyed_at \
-             FROM answered WHERE in_time \
-             ON CONFLICT (principal, operation, idempotency_key) DO UPDATE SET \
-                 request_hash = excluded.request_hash, status = excluded.status, \
-                 body = excluded.body, location = excluded.location, \
-                 created_at = excluded.created_at) \
-         SELECT CASE WHEN stored.n IS NOT NULL THEN \
-                     CASE WHEN stored.same THEN 'replay' ELSE 'reused' END \
-                 WHEN NOT answered.in_time THEN 'late' \
-                 WHEN answered.created THEN 'created' ELSE 'overlap' END AS outcome, \
-             stored.status, stored.body, stored.location \
-         FROM input LEFT JOIN stored ON stored.n = input.n \
-             LEFT JOIN answered ON answered.n = input.n \
-         ORDER BY input.n",
-    )
-    .bind::<Array<Text>, _>(column(|r| r.id.as_str()))
-    .bind::<Array<Text>, _>(column(|r| &r.chain_id))
-    .bind::<Array<Text>, _>(column(|r| r.location_id.as_str()))
-    .bind::<Array<Text>, _>(column(|r| r.first_name.as_str()))
-    .bind::<Array<Text>, _>(column(|r| r.last_name.as_str()))
-    .bind::<Array<Text>, _>(column(|r| r.email.as_str()))
-    .bind::<Array<Text>, _>(column(|r| r.email_key.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.phone.as_ref().map(|p| p.as_str())))
-    .bind::<Array<BigInt>, _>(number(|_, c| c.row.valid_from.epoch_seconds()))
-    .bind::<Array<BigInt>, _>(number(|_, c| c.row.valid_until.epoch_seconds()))
-    .bind::<Array<Text>, _>(column(|r| r.checkin_code.as_str()))
-    .bind::<Array<BigInt>, _>(number(|_, c| c.row.created_at.epoch_seconds()))
-    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.created_by.as_ref().map(|u| u.as_str())))
-    .bind::<Array<BigInt>, _>(number(|_, c| c.not_after_ms))
-    .bind::<Integer, _>(postgres::PERSON_LOCK)
-    .bind::<Array<Text>, _>(key(|k| &k.principal))
-    .bind::<Array<Text>, _>(key(|k| k.operation.as_str()))
-    .bind::<Array<Text>, _>(key(|k| k.key.as_str()))
-    .bind::<Array<Text>, _>(key(|k| &k.request_hash))
-    .bind::<Array<BigInt>, _>(number(|k, _| k.now.epoch_seconds()))
-    .bind::<Array<BigInt>, _>(number(|k, _| k.live_after.epoch_seconds()))
-    .bind::<Array<Integer>, _>(status(|c| &c.created))
-    .bind::<Array<Binary>, _>(body(|c| &c.created))
-    .bind::<Array<Nullable<Text>>, _>(location(|c| &c.created))
-    .bind::<Array<Integer>, _>(status(|c| &c.overlapping))
-    .bind::<Array<Binary>, _>(body(|c| &c.overlapping))
-    .bind::<Array<Nullable<Text>>, _>(location(|c| &c.overlapping))
-    .load::<KeyedOutcome>(conn)?;
-    if rows.len() != creates.len() {
-        return Err(diesel::result::Error::QueryBuilderError(
-            "a batch answered for another number of rows".into(),
-        ));
-    }
-    creates
-        .iter()
-        .zip(rows)
-        .map(|((_, create), row)| {
-            let keyed = match row.outcome.as_str() {
-                "replay" => Keyed::Replay(StoredAnswer {
-                    status: row
-                        .status
-                        .and_then(|s| u16::try_from(s).ok())
-                        .unwrap_or(500),
-                    body: row.body.unwrap_or_default(),
-                    location: row.location,
-                }),
-                "reused" => Keyed::Reused,
-                "created" => Keyed::Ran {
-                    value: CreateOutcome::Created(Box::new(create.row.clone())),
-                    answer: Some(create.created.clone()),
-                },
-                "overlap" => Keyed::Ran {
-                    value: CreateOutcome::AlreadyCreated,
-                    answer: Some(create.overlapping.clone()),
-                },
-                _ => return Err(postgres::past_deadline()),
-            };
-            Ok(Box::new(keyed) as Value)
-        })
-        .collect()
 }

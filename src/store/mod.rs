@@ -41,8 +41,8 @@ pub use error::StoreError;
 pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
 use pool::Manager;
 use rows::{
-    CheckinRow, CredentialRow, GuestPassRow, Keyed, KeyedRequest, NewPrincipal, PrincipalRow,
-    StoredAnswer,
+    CheckinRequest, CheckinRow, CredentialRow, GuestPassRow, Keyed, KeyedRequest, NewPrincipal,
+    PrincipalRow, StoredAnswer,
 };
 use seams::Seams;
 
@@ -621,9 +621,22 @@ impl Store {
         let seams = self.shared.seams.clone();
         if let Some(batcher) = &self.shared.batcher {
             let (deadline, wait) = self.batch_deadline();
+            let request = CheckinRequest {
+                code,
+                door,
+                scope,
+                now,
+            };
+            let alone = request.clone();
             return batcher
-                .together(None, None, deadline, wait, move |conn| {
-                    postgres::check_in(conn, &code, &door, &scope, now, &seams)
+                .check_in(request, deadline, wait, move |conn| {
+                    let CheckinRequest {
+                        code,
+                        door,
+                        scope,
+                        now,
+                    } = &alone;
+                    postgres::check_in(conn, code, door, scope, *now, &seams)
                 })
                 .await;
         }

@@ -324,7 +324,26 @@ pub fn check_in(
     now: UtcTimestamp,
     seams: &Seams,
 ) -> QueryResult<CheckinOutcome> {
-    let Some(pass) = pass_for_checkin(conn, code, scope)? else {
+    let pass = pass_for_checkin(conn, code, scope)?;
+    let outcome = decide_checkin(pass.as_ref(), door, now, seams)?;
+    if let CheckinOutcome::CheckedIn(visit) = &outcome {
+        diesel::insert_into(checkins::table)
+            .values(visit)
+            .execute(conn)?;
+    }
+    Ok(outcome)
+}
+
+/// What a check-in at `door` at `now` does with the pass its code found in
+/// the caller's scope (`None`: no such pass): the visit to record, or the
+/// answer without one. An error only where a test makes one.
+pub fn decide_checkin(
+    pass: Option<&GuestPassRow>,
+    door: &Location,
+    now: UtcTimestamp,
+    seams: &Seams,
+) -> QueryResult<CheckinOutcome> {
+    let Some(pass) = pass else {
         return Ok(CheckinOutcome::UnknownCode);
     };
     if let Err(failure) = checkin::admit(pass.status_at(now), &pass.location_id, &door.id) {
@@ -337,16 +356,12 @@ pub fn check_in(
             Box::new(detail),
         ));
     }
-    let row = CheckinRow {
+    Ok(CheckinOutcome::CheckedIn(CheckinRow {
         id: CheckinId::generate(),
-        guest_pass_id: pass.id,
+        guest_pass_id: pass.id.clone(),
         location_id: door.id.clone(),
         checked_in_at: now,
-    };
-    diesel::insert_into(checkins::table)
-        .values(&row)
-        .execute(conn)?;
-    Ok(CheckinOutcome::CheckedIn(row))
+    }))
 }
 
 /// The visits of a pass in scope, oldest first; `None` when there is no such pass.

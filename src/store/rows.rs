@@ -148,6 +148,16 @@ impl KeyedRequest {
     }
 }
 
+/// A check-in as the store takes it: the code as sent, the door (a
+/// location in the caller's scope), the caller's scope and the request's time.
+#[derive(Debug, Clone)]
+pub struct CheckinRequest {
+    pub code: String,
+    pub door: Location,
+    pub scope: Scope,
+    pub now: UtcTimestamp,
+}
+
 /// An answer as it was first given: the status, the exact body bytes and,
 /// for a create, the `Location` header.
 #[derive(Debug, Clone, PartialEq, Eq)]

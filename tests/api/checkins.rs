@@ -1,7 +1,11 @@
 //! Contract section 5, `POST /checkins` (checkinGuest) and
 //! `GET /guest-passes/{guestPassId}/checkins` (listCheckins).
 
+use std::time::Duration;
+
 use awc::http::Method;
+use futures_util::future::join_all;
+use guestpass::store::seams;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -24,6 +28,7 @@ on_both_backends!(
     a_pass_without_checkins_lists_an_empty_array,
     listing_checkins_of_an_unknown_or_foreign_pass_is_404_guest_pass_id,
     twenty_concurrent_checkins_of_one_pass_are_all_201_and_all_listed,
+    checkins_written_together_each_get_their_own_answer,
 );
 
 fn epoch_now() -> i64 {
@@ -473,4 +478,120 @@ async fn twenty_concurrent_checkins_of_one_pass_are_all_201_and_all_listed(backe
     listed.sort();
     assert_eq!(listed, ids);
     assert_eq!(count_checkins(&app), 20);
+}
+
+/// Check-ins that queue behind a write held at its commit go out together
+/// (on PostgreSQL the batch's passes read by one statement and its visits
+/// inserted by another): each is still decided on its own pass, in its own
+/// caller's scope, and only the admitted ones record a visit.
+async fn checkins_written_together_each_get_their_own_answer(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.store.pg_batch_writers = 1).await;
+    let (a, b) = (Creds::chain_a(), Creds::chain_b());
+    let active = create_active(&app, &a, LOC_A1).await;
+    let b_pass = create_active(&app, &b, LOC_B1).await;
+    let cancelled = create_active(&app, &a, LOC_A1).await;
+    let res = app
+        .delete(&format!("/guest-passes/{}", id(&cancelled)), &a)
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    let upcoming = app.create_ok(LOC_A1, &unique_email()).await;
+    let expired = create_active(&app, &a, LOC_A1).await;
+    app.sql(&format!(
+        "UPDATE guest_passes SET valid_from = {}, valid_until = {} WHERE id = '{}'",
+        epoch_now() - 10 * 86_400,
+        epoch_now() - 3 * 86_400,
+        id(&expired)
+    ));
+    let held_pass = create_active(&app, &a, LOC_A1).await;
+
+    // In the batch, in this order.
+    let requests: Vec<(&Creds, &str, &str)> = vec![
+        (&a, code(&active), LOC_A1),
+        (&a, code(&active), LOC_A1),
+        (&a, "ZZZZZZZZZZ", LOC_A1),
+        (&a, code(&b_pass), LOC_A1),
+        (&a, code(&cancelled), LOC_A1),
+        (&a, code(&upcoming), LOC_A1),
+        (&a, code(&expired), LOC_A1),
+        (&a, code(&active), LOC_A2),
+        (&b, code(&b_pass), LOC_B1),
+    ];
+    let seams = app.store().seams();
+    seams.hold(seams::BEFORE_COMMIT);
+    let held = app.checkin(&a, code(&held_pass), LOC_A1);
+    let together = async {
+        let arrived = app
+            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
+            .await;
+        assert!(arrived, "the first check-in never reached its commit");
+        let sent = join_all(
+            requests
+                .iter()
+                .map(|(creds, code, door)| app.checkin(creds, code, door)),
+        );
+        let watch = async {
+            app.queue_reaches(requests.len() as u64).await;
+            seams.release(seams::BEFORE_COMMIT);
+        };
+        tokio::join!(sent, watch).0
+    };
+    let (held, answers) = tokio::join!(held, together);
+    assert_eq!(held.status, 201, "{}", held.text);
+
+    for (i, res) in answers.iter().enumerate() {
+        let (_, _, door) = requests[i];
+        match i {
+            0 | 1 | 8 => {
+                assert_eq!(res.status, 201, "{i}: {}", res.text);
+                assert_eq!(res.body["locationId"], door, "{i}: {}", res.text);
+            }
+            2 | 3 => res.assert_entity_not_found("checkinCode"),
+            4 => res.assert_unprocessable("checkinFailed", "guestPassCancelled"),
+            5 => res.assert_unprocessable("checkinFailed", "guestPassNotYetValid"),
+            6 => res.assert_unprocessable("checkinFailed", "guestPassExpired"),
+            _ => res.assert_unprocessable("checkinFailed", "wrongLocation"),
+        }
+    }
+    assert_eq!(answers[0].body["guestPassId"], active["guestPassId"]);
+    assert_eq!(answers[8].body["guestPassId"], b_pass["guestPassId"]);
+    assert_ne!(answers[0].body["checkinId"], answers[1].body["checkinId"]);
+
+    // Exactly the admitted visits were recorded, each on its own pass.
+    let mut expected: Vec<String> = answers[..2]
+        .iter()
+        .map(|res| {
+            res.body["checkinId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(visit_ids(&app, &a, &active).await, expected);
+    assert_eq!(visit_ids(&app, &b, &b_pass).await.len(), 1);
+    for pass in [&cancelled, &upcoming, &expired] {
+        assert_eq!(visit_ids(&app, &a, pass).await, Vec::<String>::new());
+    }
+    assert_eq!(count_checkins(&app), 4);
+    if backend == Backend::Postgres {
+        let splits = metric(&app.metrics().await, "guestpass_batch_splits_total");
+        assert_eq!(splits, 0, "a batch failed and was run one write at a time");
+    }
+}
+
+/// The ids of a pass's listed visits, sorted.
+async fn visit_ids(app: &TestApp, creds: &Creds, pass: &Value) -> Vec<String> {
+    let res = app.get(&list_path(pass), creds).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let mut ids: Vec<String> = res.body["checkins"]
+        .as_array()
+        .map(|visits| {
+            visits
+                .iter()
+                .map(|v| v["checkinId"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
 }
