@@ -59,6 +59,26 @@ impl SearchFilter {
     }
 }
 
+impl SearchFilter {
+    /// The e-mail of a search for one person at one location (the search a
+    /// client makes before it creates a pass): a location and an e-mail,
+    /// nothing else, the first page.
+    pub fn person(&self) -> Option<&EmailKey> {
+        match self {
+            Self {
+                location_id: Some(_),
+                email_key: Some(email),
+                checkin_code: None,
+                status: None,
+                valid_at: None,
+                offset: 0,
+                ..
+            } => Some(email),
+            _ => None,
+        }
+    }
+}
+
 /// Not an integer → `wrongFormat`; an integer outside `[min, max]`, however
 /// large → `outOfRange`.
 fn bounded_integer(raw: Option<&str>, default: i64, min: i64, max: i64) -> Result<i64, Reason> {

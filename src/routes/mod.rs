@@ -90,7 +90,7 @@ pub static ROUTES: &[Resource] = &[
             Operation {
                 method: Method::GET,
                 id: "searchGuestPasses",
-                access: Access::Read,
+                access: Access::Search,
                 handler: || web::get().to(guest_passes::search),
             },
             Operation {

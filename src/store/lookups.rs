@@ -1,4 +1,6 @@
-//! Reads of one pass by its id (`getGuestPass`), batched: the reads that
+//! Reads of one pass by its id (`getGuestPass`), and searches for one
+//! person at one location (`searchGuestPasses` by location and e-mail, the
+//! search a client makes before it creates a pass), batched: the reads that
 //! arrive while a batch is in the database queue up, and a reading thread
 //! takes them all at once. Handing each read to a blocking thread of its own
 //! costs two thread wake-ups per request, more than the read itself
@@ -6,15 +8,19 @@
 //! that drains its queue is woken once per batch, and under load not at all.
 //!
 //! A queued read holds no pool connection (the reading thread holds one per
-//! batch), so it takes no slot of its principal's share: a read by id costs
-//! the same small, bounded work whoever sends it, and the share is there for
-//! the requests whose cost the caller chooses (searches). Reads wait in
-//! arrival order.
+//! batch), so it takes no slot of its principal's share: the share is there
+//! for the requests whose cost the caller chooses (the other searches), and
+//! a queued read costs a small, bounded work whoever sends it. A read by id
+//! is one row; a person's search reads at most one row more than its page
+//! holds (`find_person`), and a person with more passes than that at the
+//! location is searched the usual way, on a slot. Reads wait in arrival
+//! order.
 //!
 //! SQLite runs a batch's reads one after the other on one connection (each
-//! a cached statement of a few microseconds); PostgreSQL answers a batch in
-//! one statement, one round trip (`id = ANY($1)`), and checks each read's
-//! scope on the rows it gets back (`postgres::find_passes`).
+//! a cached statement of a few microseconds); PostgreSQL answers a batch's
+//! reads by id in one statement, one round trip (`id = ANY($1)`), checks
+//! each read's scope on the rows it gets back, and runs its person searches
+//! one cached statement each (`postgres::read_batch`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -31,26 +37,40 @@ use super::seams::{self, Reached, Seams};
 use super::threads::Joined;
 use super::writer::{collect, Collected};
 use super::{Stats, StoreError, WATCHDOG_GRACE};
-use crate::domain::{GuestPassId, Scope};
+use crate::domain::{EmailKey, GuestPassId, Scope};
 
 /// Reads per batch at most.
 const MAX_BATCH: usize = 256;
 /// Reads waiting beyond this many are refused with 503.
 const QUEUE_DEPTH: usize = 4096;
 
-/// One read by id: the pass, if there is one in `scope`.
-pub struct Lookup {
-    pub id: GuestPassId,
-    pub scope: Scope,
+/// One read of a batch.
+pub enum Read {
+    /// The pass with `id`, if there is one in `scope`.
+    Pass { id: GuestPassId, scope: Scope },
+    /// Every pass of the person with `email_key` at `location_id` (which is
+    /// in the caller's scope), if there are at most `limit`.
+    Person {
+        location_id: String,
+        email_key: EmailKey,
+        limit: i64,
+    },
 }
 
-type Answer = Result<Option<GuestPassRow>, StoreError>;
+/// What a read found, by its kind.
+pub enum Found {
+    Pass(Option<Box<GuestPassRow>>),
+    /// Newest first; `None`: the person has more than `limit` passes there.
+    Person(Option<Vec<GuestPassRow>>),
+}
 
-/// How a backend answers a batch: one answer per lookup, in order.
-pub type ReadBatch<C> = fn(&mut C, &[Lookup]) -> Vec<Answer>;
+type Answer = Result<Found, StoreError>;
+
+/// How a backend answers a batch: one answer per read, in order.
+pub type ReadBatch<C> = fn(&mut C, &[Read]) -> Vec<Answer>;
 
 struct Job {
-    lookup: Lookup,
+    read: Read,
     deadline: Instant,
     reply: oneshot::Sender<Answer>,
 }
@@ -85,12 +105,12 @@ impl Lookups {
         }
     }
 
-    /// The pass `lookup` names, in its scope; 503 when the database does not
-    /// answer by `deadline` (with the watchdog's grace, as every operation).
-    pub async fn find(&self, lookup: Lookup, deadline: Instant, stats: &Stats) -> Answer {
+    /// What `read` finds; 503 when the database does not answer by
+    /// `deadline` (with the watchdog's grace, as every operation).
+    pub async fn find(&self, read: Read, deadline: Instant, stats: &Stats) -> Answer {
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            lookup,
+            read,
             deadline,
             reply,
         };
@@ -151,7 +171,7 @@ where
     C: R2D2Connection + Send + 'static,
 {
     let now = Instant::now();
-    let mut lookups = Vec::with_capacity(batch.len());
+    let mut reads = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
         // A requester that gave up (or is about to) costs the database nothing.
@@ -160,11 +180,11 @@ where
                 "the read waited too long for the database".into(),
             )));
         } else if !job.reply.is_closed() {
-            lookups.push(job.lookup);
+            reads.push(job.read);
             replies.push(job.reply);
         }
     }
-    if lookups.is_empty() {
+    if reads.is_empty() {
         return;
     }
     if let Reached::Fail(detail) = seams.reach(seams::READ_BATCH) {
@@ -183,7 +203,7 @@ where
             return;
         }
     };
-    let answers = read(&mut pooled.conn, &lookups);
+    let answers = read(&mut pooled.conn, &reads);
     for (reply, answer) in replies.into_iter().zip(answers) {
         let _ = reply.send(pooled.settle(answer));
     }

@@ -33,11 +33,12 @@ use diesel::r2d2::{Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::domain::{
-    CheckinFailure, GuestPassId, Location, NewGuestPass, PrincipalKind, Scope, SearchFilter,
-    UserId, UtcTimestamp,
+    CheckinFailure, EmailKey, GuestPassId, Location, NewGuestPass, PrincipalKind, Scope,
+    SearchFilter, UserId, UtcTimestamp,
 };
 use batch::KeyedCreate;
 pub use error::StoreError;
+use lookups::{Found, Read};
 pub use open::{is_postgres_url, migrate, OpenError, SqliteSync, StoreConfig};
 use pool::Manager;
 use rows::{
@@ -88,6 +89,11 @@ pub enum Access {
     Queued,
     /// `getGuestPass`: queued for the batching reader (`lookups`).
     Lookup,
+    /// `searchGuestPasses`: a person's search at a location is queued for
+    /// the batching reader; the handler takes a slot for any other search
+    /// (and for a person with more passes than the page holds) before it
+    /// runs on a pooled connection.
+    Search,
     /// Cancel.
     Write,
 }
@@ -297,7 +303,7 @@ impl Store {
     pub fn holds_a_connection(&self, access: Access) -> bool {
         match (&self.backend, access) {
             (_, Access::Read) => true,
-            (_, Access::Lookup) => false,
+            (_, Access::Lookup | Access::Search) => false,
             (Backend::Sqlite { .. }, _) => false,
             (Backend::Postgres(_), Access::Queued) => self.shared.batcher.is_none(),
             (Backend::Postgres(_), Access::Write) => true,
@@ -576,11 +582,38 @@ impl Store {
         id: GuestPassId,
         scope: Scope,
     ) -> Result<Option<GuestPassRow>, StoreError> {
+        match self.find(Read::Pass { id, scope }).await? {
+            Found::Pass(row) => Ok(row.map(|row| *row)),
+            Found::Person(_) => Err(StoreError::Internal("a read by id found a person".into())),
+        }
+    }
+
+    /// Every pass of the person with `email_key` at `location_id` (which
+    /// must be in the caller's scope), newest first, if there are at most
+    /// `limit`: a search's whole answer, from the batching reader. `None`
+    /// when there are more (`search` then finds its page and total).
+    pub async fn find_person(
+        &self,
+        location_id: String,
+        email_key: EmailKey,
+        limit: i64,
+    ) -> Result<Option<Vec<GuestPassRow>>, StoreError> {
+        let read = Read::Person {
+            location_id,
+            email_key,
+            limit,
+        };
+        match self.find(read).await? {
+            Found::Person(rows) => Ok(rows),
+            Found::Pass(_) => Err(StoreError::Internal("a search found a pass by id".into())),
+        }
+    }
+
+    async fn find(&self, read: Read) -> Result<Found, StoreError> {
         let deadline = Instant::now() + self.shared.timeout;
-        let lookup = lookups::Lookup { id, scope };
         self.shared
             .lookups
-            .find(lookup, deadline, &self.shared.stats)
+            .find(read, deadline, &self.shared.stats)
             .await
     }
 

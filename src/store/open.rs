@@ -228,7 +228,7 @@ impl Store {
             let lookups = Lookups::start(
                 pool.clone(),
                 PG_LOOKUP_THREADS,
-                postgres::find_passes,
+                postgres::read_batch,
                 stats.clone(),
                 seams.clone(),
             );
@@ -270,7 +270,7 @@ impl Store {
             let lookups = Lookups::start(
                 readers.clone(),
                 SQLITE_LOOKUP_THREADS,
-                sqlite::find_passes,
+                sqlite::read_batch,
                 stats.clone(),
                 seams.clone(),
             );

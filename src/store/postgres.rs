@@ -14,7 +14,6 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::sql_types::{HasSqlType, Untyped};
 
-use super::lookups::Lookup;
 use super::{Stats, StoreError};
 
 pub type Conn = diesel::pg::PgConnection;
@@ -27,36 +26,114 @@ const ANALYZE_AFTER_BULK_LOAD: Option<&str> = Some("VACUUM ANALYZE guest_passes"
 
 include!("queries.rs");
 
-/// A batch of the batching reader (`lookups`): every id in one statement,
-/// one round trip; each pass is then checked against its own reader's scope.
-pub fn find_passes(
+/// A batch of the batching reader (`lookups`): every pass read by id in one
+/// statement, one round trip, each then checked against its own reader's
+/// scope; every person's search in one more.
+pub fn read_batch(conn: &mut Conn, reads: &[Read]) -> Vec<Result<Found, StoreError>> {
+    let ids: Vec<&str> = reads
+        .iter()
+        .filter_map(|read| match read {
+            Read::Pass { id, .. } => Some(id.as_str()),
+            Read::Person { .. } => None,
+        })
+        .collect();
+    let passes = if ids.is_empty() {
+        Ok(Vec::new())
+    } else {
+        guest_passes::table
+            .filter(guest_passes::id.eq_any(&ids))
+            .select(GuestPassRow::as_select())
+            .load::<GuestPassRow>(conn)
+            .map_err(StoreError::from)
+    };
+    let by_id: std::collections::HashMap<&str, &GuestPassRow> = passes
+        .iter()
+        .flatten()
+        .map(|row| (row.id.as_str(), row))
+        .collect();
+    let persons: Vec<(&str, &EmailKey, i64)> = reads
+        .iter()
+        .filter_map(|read| match read {
+            Read::Person {
+                location_id,
+                email_key,
+                limit,
+            } => Some((location_id.as_str(), email_key, *limit)),
+            Read::Pass { .. } => None,
+        })
+        .collect();
+    let mut people = match find_persons(conn, &persons) {
+        Ok(found) => Ok(found.into_iter()),
+        Err(e) => Err(StoreError::from(e)),
+    };
+    reads
+        .iter()
+        .map(|read| match (read, &passes, &mut people) {
+            (Read::Pass { id, scope }, Ok(_), _) => {
+                let row = by_id.get(id.as_str()).filter(|row| row.in_scope(scope));
+                Ok(Found::Pass(row.map(|row| Box::new((*row).clone()))))
+            }
+            (Read::Pass { .. }, Err(e), _) => Err(e.clone()),
+            (Read::Person { .. }, _, Ok(found)) => found
+                .next()
+                .map(Found::Person)
+                .ok_or_else(|| StoreError::Internal("a person's search went unanswered".into())),
+            (Read::Person { .. }, _, Err(e)) => Err(e.clone()),
+        })
+        .collect()
+}
+
+#[derive(QueryableByName)]
+struct PersonPass {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(embed)]
+    pass: GuestPassRow,
+}
+
+/// `find_person` for several persons in one statement, one round trip: for
+/// each, at most `limit + 1` of its passes, read from the location + e-mail
+/// index. Planned on every run: a plan cached while the table was small
+/// could scan it whole for every person as it grows.
+fn find_persons(
     conn: &mut Conn,
-    lookups: &[Lookup],
-) -> Vec<Result<Option<GuestPassRow>, StoreError>> {
-    let ids: Vec<&str> = lookups.iter().map(|l| l.id.as_str()).collect();
-    let found = guest_passes::table
-        .filter(guest_passes::id.eq_any(&ids))
-        .select(GuestPassRow::as_select())
-        .load::<GuestPassRow>(conn);
-    match found {
-        Ok(rows) => {
-            let by_id: std::collections::HashMap<&str, &GuestPassRow> =
-                rows.iter().map(|row| (row.id.as_str(), row)).collect();
-            lookups
-                .iter()
-                .map(|l| {
-                    let row = by_id
-                        .get(l.id.as_str())
-                        .filter(|row| row.in_scope(&l.scope));
-                    Ok(row.map(|row| (*row).clone()))
-                })
-                .collect()
-        }
-        Err(e) => {
-            let e = StoreError::from(e);
-            lookups.iter().map(|_| Err(e.clone())).collect()
+    persons: &[(&str, &EmailKey, i64)],
+) -> QueryResult<Vec<Option<Vec<GuestPassRow>>>> {
+    if persons.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = diesel::sql_query(
+        "SELECT input.n, p.* \
+         FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY \
+             AS input(location_id, email_key, lim, n) \
+         CROSS JOIN LATERAL ( \
+             SELECT g.id, g.chain_id, g.location_id, g.first_name, g.last_name, g.email, \
+                 g.email_key, g.phone, g.valid_from, g.valid_until, g.checkin_code, \
+                 g.created_at, g.created_by, g.cancelled_at, g.cancelled_by \
+             FROM guest_passes AS g \
+             WHERE g.location_id = input.location_id AND g.email_key = input.email_key \
+             LIMIT input.lim + 1) AS p",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(persons.iter().map(|p| p.0).collect::<Vec<_>>())
+    .bind::<diesel::sql_types::Array<Text>, _>(
+        persons.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(),
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(persons.iter().map(|p| p.2).collect::<Vec<_>>())
+    .load::<PersonPass>(conn)?;
+    let mut found: Vec<Vec<GuestPassRow>> = persons.iter().map(|_| Vec::new()).collect();
+    for row in rows {
+        let person = usize::try_from(row.n - 1)
+            .ok()
+            .and_then(|i| found.get_mut(i));
+        if let Some(person) = person {
+            person.push(row.pass);
         }
     }
+    Ok(found
+        .into_iter()
+        .zip(persons)
+        .map(|(rows, (_, _, limit))| newest_first(rows, *limit))
+        .collect())
 }
 
 /// Fixed SQL that diesel keeps prepared on each connection (cached by its

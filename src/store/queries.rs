@@ -8,9 +8,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::domain::{
-    checkin, CheckinCode, CheckinId, GuestPassStatus, Location, LocationId, PrincipalKind, Scope,
-    SearchFilter, UserId, UtcTimestamp,
+    checkin, CheckinCode, CheckinId, EmailKey, GuestPassStatus, Location, LocationId,
+    PrincipalKind, Scope, SearchFilter, UserId, UtcTimestamp,
 };
+use crate::store::lookups::{Found, Read};
 use crate::store::rows::{
     CheckinRow, CredentialRow, GuestPassRow, Keyed, KeyedRequest, NewPrincipal, PrincipalRow,
     StoredAnswer,
@@ -201,6 +202,55 @@ pub fn find_pass(conn: &mut Conn, id: &str, scope: &Scope) -> QueryResult<Option
     scoped_single!(query, scope, conn)
 }
 
+/// Every pass of the person with `email` at `location`, newest first (the
+/// order of a search), if there are at most `limit`; `None` when there are
+/// more. At most `limit + 1` rows are read, unsorted, from the location +
+/// e-mail index, however many passes the person has: what makes it cheap
+/// and bounded enough for the batching reader, whoever sends it.
+pub fn find_person(
+    conn: &mut Conn,
+    location: &str,
+    email: &EmailKey,
+    limit: i64,
+) -> QueryResult<Option<Vec<GuestPassRow>>> {
+    let rows = guest_passes::table
+        .filter(guest_passes::location_id.eq(location))
+        .filter(guest_passes::email_key.eq(email))
+        .select(GuestPassRow::as_select())
+        .limit(limit.saturating_add(1))
+        .load::<GuestPassRow>(conn)?;
+    Ok(newest_first(rows, limit))
+}
+
+/// A person's passes as `find_person` read them (at most `limit + 1`):
+/// sorted as `search` lists them, `ORDER BY created_at DESC, id` (ids are
+/// UUIDs: byte order is every collation's order), or `None` when they are
+/// more than `limit`.
+pub fn newest_first(mut rows: Vec<GuestPassRow>, limit: i64) -> Option<Vec<GuestPassRow>> {
+    if i64::try_from(rows.len()).map_or(true, |read| read > limit) {
+        return None;
+    }
+    rows.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
+    Some(rows)
+}
+
+/// One read of the batching reader, on its own.
+pub fn read_one(conn: &mut Conn, read: &Read) -> QueryResult<Found> {
+    match read {
+        Read::Pass { id, scope } => {
+            find_pass(conn, id.as_str(), scope).map(|row| Found::Pass(row.map(Box::new)))
+        }
+        Read::Person {
+            location_id,
+            email_key,
+            limit,
+        } => find_person(conn, location_id, email_key, *limit).map(Found::Person),
+    }
+}
 
 fn filtered<'a>(scope: &'a Scope, filter: &'a SearchFilter, now: UtcTimestamp) -> PassQuery<'a> {
     use crate::store::schema::guest_passes::dsl::*;

@@ -13,7 +13,7 @@ use crate::domain::{
 /// bound as NULL instead of leaving its column out, so every insert is one
 /// statement text and diesel caches it by type instead of rendering its SQL
 /// for every create to look it up (a sixth of a create's instructions).
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = guest_passes, treat_none_as_default_value = false)]
 pub struct GuestPassRow {
     pub id: GuestPassId,

@@ -12,18 +12,14 @@ const ANALYZE_AFTER_BULK_LOAD: Option<&str> = None;
 
 include!("queries.rs");
 
-use super::lookups::Lookup;
 use super::StoreError;
 
-/// A batch of the batching reader (`lookups`): one cached point read each,
-/// on the batch's connection.
-pub fn find_passes(
-    conn: &mut Conn,
-    lookups: &[Lookup],
-) -> Vec<Result<Option<GuestPassRow>, StoreError>> {
-    lookups
+/// A batch of the batching reader (`lookups`): one cached statement per
+/// read, on the batch's connection.
+pub fn read_batch(conn: &mut Conn, reads: &[Read]) -> Vec<Result<Found, StoreError>> {
+    reads
         .iter()
-        .map(|l| find_pass(conn, l.id.as_str(), &l.scope).map_err(StoreError::from))
+        .map(|read| read_one(conn, read).map_err(StoreError::from))
         .collect()
 }
 

@@ -17,7 +17,7 @@ on_both_backends!(a_flood_of_deep_searches_from_one_chain_leaves_another_chain_s
 // or an unbatched write, which is where a test can hold one inside the store.
 on_postgres!(
     a_principal_over_its_share_waits_the_pool_timeout_then_gets_429,
-    reads_by_id_queued_for_the_batching_reader_take_no_slot,
+    reads_queued_for_the_batching_reader_take_no_slot,
     postgres_checkins_queued_for_the_batching_writer_take_no_slot,
     postgres_keyed_checkins_queued_for_the_batching_writer_take_no_slot,
     postgres_keyed_creates_queued_for_the_batching_writer_take_no_slot,
@@ -180,18 +180,37 @@ async fn a_principal_over_its_share_waits_the_pool_timeout_then_gets_429(backend
     assert_eq!(later.status, 404, "{}", later.text);
 }
 
-/// Reads by id queue for the batching reader and hold no pool connection
-/// while they wait, so they take no slot: with chain A's one slot held by a
-/// write stuck before its commit, A's search (which holds a connection)
-/// waits for the slot and gets 429, while A's read of a pass by id is
-/// answered at once.
-async fn reads_by_id_queued_for_the_batching_reader_take_no_slot(backend: Backend) {
+/// Reads by id and searches for one person at a location queue for the
+/// batching reader and hold no pool connection while they wait, so they
+/// take no slot: with chain A's one slot held by a write stuck before its
+/// commit, A's other searches (which hold a connection) wait for the slot
+/// and get 429 — a search of all its passes, and one for a person with more
+/// passes at the location than its page holds —, while A's read of a pass
+/// by id and its search for a person are answered at once.
+async fn reads_queued_for_the_batching_reader_take_no_slot(backend: Backend) {
     let app = spawn_one_slot_unbatched_app(backend, Duration::from_millis(1500)).await;
-    let pass = app.create_ok(LOC_A1, &unique_email()).await;
+    let email = unique_email();
+    let pass = app.create_ok(LOC_A1, &email).await;
     let path = format!(
         "/guest-passes/{}",
         pass["guestPassId"].as_str().unwrap_or_default()
     );
+    let busy = unique_email();
+    for start in [1, 4] {
+        let res = app
+            .create(&Creds::chain_a(), &pass_body_at(LOC_A1, &busy, start, 2))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let person = |email: &str, limit: u32| {
+        let query = serde_urlencoded::to_string([
+            ("locationId", LOC_A1),
+            ("email", email),
+            ("limit", &limit.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/guest-passes?{query}")
+    };
     let seams = app.store().seams();
     seams.hold(seams::BEFORE_COMMIT);
     let keyed = Creds::chain_a().with("Idempotency-Key", &uuid::Uuid::new_v4().to_string());
@@ -202,18 +221,30 @@ async fn reads_by_id_queued_for_the_batching_reader_take_no_slot(backend: Backen
             .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
             .await;
         assert!(arrived, "the write never reached its commit");
-        // Both wait less than the held write keeps the slot (its deadline
-        // and the watchdog's grace): only one that needs no slot is served.
+        // All wait less than the held write keeps the slot (its deadline
+        // and the watchdog's grace): only those that need no slot are served.
         let chain_a = Creds::chain_a();
-        let (read, search) =
-            tokio::join!(app.get(&path, &chain_a), app.get("/guest-passes", &chain_a));
+        let (found, crowded) = (person(&email, 20), person(&busy, 1));
+        let answers = tokio::join!(
+            app.get(&path, &chain_a),
+            app.get(&found, &chain_a),
+            app.get("/guest-passes", &chain_a),
+            app.get(&crowded, &chain_a),
+        );
         seams.release(seams::BEFORE_COMMIT);
-        (read, search)
+        answers
     };
-    let (_, (read, search)) = tokio::join!(held, meanwhile);
+    let (_, (read, found, search, crowded)) = tokio::join!(held, meanwhile);
     assert_eq!(search.status, 429, "the slot was not held: {}", search.text);
+    assert_eq!(crowded.status, 429, "{}", crowded.text);
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.body["guestPassId"], pass["guestPassId"]);
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert_eq!(found.body["total"], 1, "{}", found.text);
+    assert_eq!(
+        found.body["guestPasses"][0]["guestPassId"],
+        pass["guestPassId"]
+    );
 }
 
 /// SQLite's writes hold no pool connection (they queue for the single

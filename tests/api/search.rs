@@ -27,6 +27,7 @@ on_both_backends!(
     a_chain_never_sees_another_chains_passes,
     a_location_level_caller_sees_only_its_location,
     a_client_level_caller_sees_every_chain,
+    one_persons_passes_at_a_location_are_listed_newest_first_at_every_page_size,
 );
 
 /// `GET /guest-passes` with the query parameters, percent-encoded.
@@ -855,4 +856,61 @@ async fn a_client_level_caller_sees_every_chain(backend: Backend) {
     assert_eq!(listed(&res), vec![id(&all[0]).to_owned()]);
     let res = search(&app, &creds, &[("locationId", "no-such-location")]).await;
     res.assert_entity_not_found("locationId");
+}
+
+/// The search a client makes before it creates a pass (a location and an
+/// e-mail, the first page) is answered by the batching reader while the
+/// person's passes there fit the page, and the usual way when they do not:
+/// both give the same order, the same ties and the same total.
+async fn one_persons_passes_at_a_location_are_listed_newest_first_at_every_page_size(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let email = format!("Person.{}@Example.com", uuid::Uuid::new_v4().simple());
+    let mut passes = Vec::new();
+    for start in [1, 4, 7, 10, 13] {
+        let res = app
+            .create(&Creds::chain_a(), &pass_body_at(LOC_A1, &email, start, 2))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        passes.push(id(&res.body).to_owned());
+    }
+    // Not this person at this location.
+    app.create_ok(LOC_A2, &email).await;
+    app.create_ok(LOC_A1, &unique_email()).await;
+    let res = app
+        .delete(&format!("/guest-passes/{}", passes[2]), &Creds::chain_a())
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    let now = epoch_now();
+    for (i, pass) in passes.iter().enumerate() {
+        let created_at = match i {
+            0 => now - 10,
+            4 => now - 500,
+            _ => now - 100,
+        };
+        app.sql(&format!(
+            "UPDATE guest_passes SET created_at = {created_at} WHERE id = '{pass}'"
+        ));
+    }
+    let mut expected = vec![passes[0].clone()];
+    expected.extend(sorted(passes[1..4].to_vec()));
+    expected.push(passes[4].clone());
+
+    for limit in 1..=7 {
+        let limit_text = limit.to_string();
+        for query in [email.clone(), email.to_lowercase()] {
+            let params = [
+                ("locationId", LOC_A1),
+                ("email", query.as_str()),
+                ("limit", limit_text.as_str()),
+            ];
+            let res = search(&app, &Creds::chain_a(), &params).await;
+            assert_eq!(res.status, 200, "{}", res.text);
+            assert_eq!(res.body["total"], 5, "limit={limit}: {}", res.text);
+            assert_eq!(res.body["limit"], limit, "{}", res.text);
+            let shown = expected.len().min(limit);
+            assert_eq!(ids_of(&res), expected[..shown], "limit={limit}");
+        }
+    }
 }
