@@ -43,8 +43,13 @@ const BEAT: Duration = Duration::from_millis(500);
 /// outcome before giving up with 500 (the outcome is then unknown, so 503,
 /// which promises nothing was written, would be a lie).
 const COMMIT_WAIT: Duration = Duration::from_secs(30);
-/// How often the background checkpointer copies the WAL into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// How often the background checkpointer copies the WAL into the database:
+/// often enough that, under a stream of creates (~40k WAL frames a second),
+/// the writer's own checkpoint finds little left to copy. Every 200 ms, the
+/// writer spent a tenth of its time checkpointing (perf), and creates were
+/// 10–25% fewer a second (bench/RESULTS.md). An idle database costs a
+/// PASSIVE checkpoint with nothing to copy.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 /// Opens a fresh writer connection (after the old one became unusable).
 pub type Reopen = Box<dyn Fn() -> Result<SqliteConnection, String> + Send>;
