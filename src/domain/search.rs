@@ -57,9 +57,7 @@ impl SearchFilter {
             offset: offset.unwrap_or(0),
         })
     }
-}
 
-impl SearchFilter {
     /// The e-mail of a search for one person at one location (the search a
     /// client makes before it creates a pass): a location and an e-mail,
     /// nothing else, the first page.
@@ -140,6 +138,28 @@ mod tests {
                 "{deep}"
             );
         }
+    }
+
+    #[test]
+    fn a_person_search_is_a_location_and_an_email_on_the_first_page_and_nothing_else() {
+        let person = |query: &str| {
+            SearchFilter::parse(query)
+                .ok()
+                .and_then(|f| f.person().map(|e| e.as_str().to_owned()))
+        };
+        let at = "locationId=gym-1&email=Jane%40Example.com";
+        assert_eq!(person(at).as_deref(), Some("jane@example.com"));
+        assert!(person(&format!("{at}&limit=100&offset=0")).is_some());
+        for other in [
+            "&offset=1",
+            "&status=ACTIVE",
+            "&validAt=2026-12-01T00:00:00Z",
+            "&checkinCode=ABCDEFGHJK",
+        ] {
+            assert_eq!(person(&format!("{at}{other}")), None, "{other}");
+        }
+        assert_eq!(person("email=jane%40example.com"), None);
+        assert_eq!(person("locationId=gym-1"), None);
     }
 
     #[test]
