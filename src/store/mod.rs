@@ -663,13 +663,8 @@ impl Store {
             let alone = request.clone();
             return batcher
                 .check_in(request, deadline, wait, move |conn| {
-                    let CheckinRequest {
-                        code,
-                        door,
-                        scope,
-                        now,
-                    } = &alone;
-                    postgres::check_in(conn, code, door, scope, *now, &seams)
+                    let r = &alone;
+                    postgres::check_in(conn, &r.code, &r.door, &r.scope, r.now, &seams)
                 })
                 .await;
         }

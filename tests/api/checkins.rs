@@ -1,11 +1,7 @@
 //! Contract section 5, `POST /checkins` (checkinGuest) and
 //! `GET /guest-passes/{guestPassId}/checkins` (listCheckins).
 
-use std::time::Duration;
-
 use awc::http::Method;
-use futures_util::future::join_all;
-use guestpass::store::seams;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -516,26 +512,12 @@ async fn checkins_written_together_each_get_their_own_answer(backend: Backend) {
         (&a, code(&active), LOC_A2),
         (&b, code(&b_pass), LOC_B1),
     ];
-    let seams = app.store().seams();
-    seams.hold(seams::BEFORE_COMMIT);
+    let together = requests
+        .iter()
+        .map(|(creds, code, door)| app.checkin(creds, code, door))
+        .collect();
     let held = app.checkin(&a, code(&held_pass), LOC_A1);
-    let together = async {
-        let arrived = app
-            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
-            .await;
-        assert!(arrived, "the first check-in never reached its commit");
-        let sent = join_all(
-            requests
-                .iter()
-                .map(|(creds, code, door)| app.checkin(creds, code, door)),
-        );
-        let watch = async {
-            app.queue_reaches(requests.len() as u64).await;
-            seams.release(seams::BEFORE_COMMIT);
-        };
-        tokio::join!(sent, watch).0
-    };
-    let (held, answers) = tokio::join!(held, together);
+    let (held, answers) = app.written_together(held, together).await;
     assert_eq!(held.status, 201, "{}", held.text);
 
     for (i, res) in answers.iter().enumerate() {

@@ -1,12 +1,9 @@
 //! Contract §8, `Idempotency-Key` on `createGuestPass` and `checkinGuest`:
 //! a retry is answered again, byte for byte, instead of done again.
 
-use std::time::Duration;
-
 use awc::http::Method;
 use futures_util::future::join_all;
 use guestpass::rate_limit::{FakeRelativeClock, RateClock};
-use guestpass::store::seams;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -447,27 +444,17 @@ async fn keyed_creates_written_together_each_get_their_own_answer(backend: Backe
         (new_key(), pass_body(LOC_A1, &unique_email())),
     ];
     let passes_before = app.count_passes();
-    let seams = app.store().seams();
-    seams.hold(seams::BEFORE_COMMIT);
     let held_body = pass_body(LOC_A1, &unique_email());
     let held_creds = keyed(&new_key());
     let held = app.create(&held_creds, &held_body);
-    let together = async {
-        let arrived = app
-            .arrivals(seams::BEFORE_COMMIT, 1, Duration::from_secs(10))
-            .await;
-        assert!(arrived, "the first write never reached its commit");
-        let sent = join_all(requests.iter().map(|(key, body)| {
+    let together = requests
+        .iter()
+        .map(|(key, body)| {
             let (app, creds) = (&app, keyed(key));
             async move { app.create(&creds, body).await }
-        }));
-        let watch = async {
-            app.queue_reaches(requests.len() as u64).await;
-            seams.release(seams::BEFORE_COMMIT);
-        };
-        tokio::join!(sent, watch).0
-    };
-    let (held, answers) = tokio::join!(held, together);
+        })
+        .collect();
+    let (held, answers) = app.written_together(held, together).await;
     assert_eq!(held.status, 201, "{}", held.text);
 
     let fresh = |res: &Resp| {

@@ -511,7 +511,36 @@ impl TestApp {
         .unwrap_or(false)
     }
 
-    /// Polls `/metrics` until SQLite's writer has `n` writes queued.
+    /// Sends `held` with the store's writer held at its commit and, once it
+    /// is there, every request of `together`: they queue behind it (the
+    /// queue gauge shows them all) and go out as the next batch when the
+    /// commit is released. The requests are futures not yet polled.
+    pub async fn written_together<F: std::future::Future<Output = Resp>>(
+        &self,
+        held: impl std::future::Future<Output = Resp>,
+        together: Vec<F>,
+    ) -> (Resp, Vec<Resp>) {
+        use guestpass::store::seams::BEFORE_COMMIT;
+        let seams = self.store().seams();
+        seams.hold(BEFORE_COMMIT);
+        let queued = together.len() as u64;
+        let rest = async {
+            let arrived = self
+                .arrivals(BEFORE_COMMIT, 1, Duration::from_secs(10))
+                .await;
+            assert!(arrived, "the first write never reached its commit");
+            let sent = futures_util::future::join_all(together);
+            let watch = async {
+                self.queue_reaches(queued).await;
+                seams.release(BEFORE_COMMIT);
+            };
+            tokio::join!(sent, watch).0
+        };
+        tokio::join!(held, rest)
+    }
+
+    /// Polls `/metrics` until the writer (SQLite's, or PostgreSQL's batching
+    /// writer) has `n` writes queued.
     pub async fn queue_reaches(&self, n: u64) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while metric(&self.metrics().await, "guestpass_writer_queue") < n {
